@@ -1,0 +1,489 @@
+/* crdt/body.c: the op body tables and codec.
+ *
+ * The tables below are the case-file vocabulary of domain.md, one schema per
+ * op type. Decoding is strict in three steps: crdt_mp_unpack (bounded walk,
+ * whole input one object), crdt_rec_unpack (types, keys, limits), then a
+ * re-encode that must reproduce the input byte for byte: that one comparison
+ * rejects every non-canonical form (long integer forms, empty strings,
+ * explicit defaults) without a rule for each. */
+#include "body.h"
+
+#include <stdlib.h>
+#include <sodium.h>
+
+#include "date.h"
+#include "err.h"
+#include "mp.h"
+#include "upn.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define FLD(T, m, k, kind, req, max) \
+  {#m, k, kind, req, max, offsetof(T, m), 0, NULL, NULL}
+#define ENM(T, m, k, req, names) \
+  {#m, k, CRDT_F_ENUM, req, N(names) - 1, offsetof(T, m), 0, NULL, names}
+#define LST(T, m, cnt, k, req, max, sub) \
+  {#m, k, CRDT_F_LIST, req, max, offsetof(T, m), offsetof(T, cnt), &sub, NULL}
+#define SCHEMA(T, tname, tbl, chk) \
+  {tname, sizeof(T), N(tbl), tbl, chk}
+
+enum { S = CRDT_STR_MAX, X = CRDT_TEXT_MAX };
+
+/* ---- front sheet ------------------------------------------------------ */
+
+static const char *const fs_names[CRDT_FS_END] = {
+  "", "given_name", "family_name", "other_names", "preferred_name", "dob",
+  "upn", "gender", "plan_status", "rating", "social_worker",
+  "social_worker_contact", "status", "opened_on", "closed_on", "address",
+  "carers", "agencies", "notes",
+};
+static const char *const gender_words[] = {"female", "male", "other", "unknown", NULL};
+static const char *const plan_words[] = {"none", "eh", "cin", "cp", "lac", NULL};
+static const char *const rating_words[] = {"none", "red", "amber", "blue", "yellow", NULL};
+static const char *const status_words[] = {"open", "closed", NULL};
+
+const char *crdt_fs_name(uint32_t field)
+{
+  return field >= 1 && field < CRDT_FS_END ? fs_names[field] : NULL;
+}
+
+uint32_t crdt_fs_lookup(const char *name)
+{
+  for (uint32_t i = 1; i < CRDT_FS_END; i++)
+    if (strcmp(fs_names[i], name) == 0)
+      return i;
+  return 0;
+}
+
+static int one_of(bt_str v, const char *const *words)
+{
+  for (; *words; words++)
+    if (bt_str_eq(v, bt_strz(*words)))
+      return BT_OK;
+  return BT_EINVAL;
+}
+
+int crdt_fs_check(uint32_t field, bt_str v)
+{
+  uint32_t ymd;
+
+  if (field < 1 || field >= CRDT_FS_END)
+    return BT_EINVAL;
+  if (v.len == 0)
+    return field == CRDT_FS_GIVEN || field == CRDT_FS_FAMILY || field == CRDT_FS_DOB
+             ? BT_EMISSING : BT_OK;
+  switch (field) {
+  case CRDT_FS_DOB:
+  case CRDT_FS_OPENED:
+  case CRDT_FS_CLOSED:
+    return crdt_date_parse(v.p, v.len, &ymd);
+  case CRDT_FS_UPN:
+    return crdt_upn_check(v.p, v.len);
+  case CRDT_FS_GENDER:
+    return one_of(v, gender_words);
+  case CRDT_FS_PLAN:
+    return one_of(v, plan_words);
+  case CRDT_FS_RATING:
+    return one_of(v, rating_words);
+  case CRDT_FS_STATUS:
+    return one_of(v, status_words);
+  default:
+    return BT_OK;
+  }
+}
+
+static const crdt_field fieldval_f[] = {
+  FLD(crdt_fieldval, field, 1, CRDT_F_UINT, 1, CRDT_FS_END - 1),
+  FLD(crdt_fieldval, value, 2, CRDT_F_STR, 0, S),
+};
+
+static int fieldval_check(const void *rec)
+{
+  const crdt_fieldval *fv = rec;
+
+  if (fv->field == 0)
+    return BT_EINVAL;
+  return crdt_fs_check(fv->field, fv->value);
+}
+
+static const crdt_schema fieldval_s =
+  SCHEMA(crdt_fieldval, "field_value", fieldval_f, fieldval_check);
+
+static const crdt_field fields_f[] = {
+  LST(crdt_fields, v, n, 1, 1, CRDT_FIELDS_MAX, fieldval_s),
+};
+
+static int fields_check(const void *rec)
+{
+  const crdt_fields *fs = rec;
+
+  for (size_t i = 1; i < fs->n; i++)
+    if (fs->v[i].field <= fs->v[i - 1].field)
+      return BT_EINVAL; /* one value per field, ascending */
+  return BT_OK;
+}
+
+static int create_check(const void *rec)
+{
+  const crdt_fields *fs = rec;
+  unsigned need = 1u << CRDT_FS_GIVEN | 1u << CRDT_FS_FAMILY | 1u << CRDT_FS_DOB;
+  unsigned have = 0;
+  int rc;
+
+  if ((rc = fields_check(rec)) != 0)
+    return rc;
+  for (size_t i = 0; i < fs->n; i++)
+    if (fs->v[i].value.len > 0)
+      have |= 1u << fs->v[i].field;
+  return (have & need) == need ? BT_OK : BT_EMISSING;
+}
+
+
+/* ---- entries ---------------------------------------------------------- */
+
+static const char *const chr_names[] = {
+  "", "concern", "contact", "call", "meeting", "referral", "visit",
+  "encompass", "transfer", "other",
+};
+
+static const crdt_field chrono_f[] = {
+  FLD(crdt_chrono, event_at, 1, CRDT_F_TIME, 1, 0),
+  ENM(crdt_chrono, category, 2, 1, chr_names),
+  FLD(crdt_chrono, summary, 3, CRDT_F_TEXT, 1, X),
+  FLD(crdt_chrono, with_whom, 4, CRDT_F_STR, 0, S),
+  FLD(crdt_chrono, recorded_by, 5, CRDT_F_STR, 0, S),
+};
+
+static const crdt_field concern_f[] = {
+  FLD(crdt_concern, incident_at, 1, CRDT_F_TIME, 0, 0),
+  FLD(crdt_concern, written_at, 2, CRDT_F_TIME, 1, 0),
+  FLD(crdt_concern, author_name, 3, CRDT_F_STR, 1, S),
+  FLD(crdt_concern, author_role, 4, CRDT_F_STR, 1, S),
+  FLD(crdt_concern, reason, 5, CRDT_F_TEXT, 0, X),
+  FLD(crdt_concern, facts, 6, CRDT_F_TEXT, 1, X),
+  FLD(crdt_concern, where, 7, CRDT_F_STR, 0, S),
+  FLD(crdt_concern, who, 8, CRDT_F_STR, 0, S),
+  FLD(crdt_concern, witnesses, 9, CRDT_F_STR, 0, S),
+  FLD(crdt_concern, child_words, 10, CRDT_F_TEXT, 0, X),
+  FLD(crdt_concern, opinion, 11, CRDT_F_TEXT, 0, X),
+  FLD(crdt_concern, actions_taken, 12, CRDT_F_TEXT, 0, X),
+  FLD(crdt_concern, passed_to, 13, CRDT_F_STR, 0, S),
+};
+
+static const crdt_field review_f[] = {
+  FLD(crdt_review, concern, 1, CRDT_F_ID, 1, 0),
+  FLD(crdt_review, received_at, 2, CRDT_F_TIME, 1, 0),
+  FLD(crdt_review, received_from, 3, CRDT_F_STR, 0, S),
+  FLD(crdt_review, advice_sought, 4, CRDT_F_TEXT, 0, X),
+  FLD(crdt_review, action, 5, CRDT_F_TEXT, 1, X),
+  FLD(crdt_review, reasons, 6, CRDT_F_TEXT, 0, X),
+  FLD(crdt_review, referred, 7, CRDT_F_YESNO, 0, 0),
+  FLD(crdt_review, parents_informed, 8, CRDT_F_YESNO, 0, 0),
+  FLD(crdt_review, parents_why, 9, CRDT_F_TEXT, 0, X),
+  FLD(crdt_review, outcome, 10, CRDT_F_TEXT, 0, X),
+  FLD(crdt_review, info_held, 11, CRDT_F_STR, 0, S),
+  FLD(crdt_review, open_cp_file, 12, CRDT_F_YESNO, 0, 0),
+  FLD(crdt_review, reviewer, 13, CRDT_F_STR, 1, S),
+};
+
+static const char *const view_names[] = {"", "front", "back"};
+static const char *const clean_names[] = {"", "clean", "dirty"};
+
+static const crdt_field mark_f[] = {
+  ENM(crdt_mark, view, 1, 1, view_names),
+  FLD(crdt_mark, x, 2, CRDT_F_UINT, 1, 1000),
+  FLD(crdt_mark, y, 3, CRDT_F_UINT, 1, 1000),
+  FLD(crdt_mark, site, 4, CRDT_F_STR, 1, S),
+  FLD(crdt_mark, size, 5, CRDT_F_STR, 0, S),
+  FLD(crdt_mark, shape, 6, CRDT_F_STR, 0, S),
+  FLD(crdt_mark, colour, 7, CRDT_F_STR, 0, S),
+  FLD(crdt_mark, skin_broken, 8, CRDT_F_YESNO, 0, 0),
+  FLD(crdt_mark, swelling, 9, CRDT_F_YESNO, 0, 0),
+  FLD(crdt_mark, scab, 10, CRDT_F_YESNO, 0, 0),
+  FLD(crdt_mark, blistering, 11, CRDT_F_YESNO, 0, 0),
+  FLD(crdt_mark, bleeding, 12, CRDT_F_YESNO, 0, 0),
+  ENM(crdt_mark, clean, 13, 0, clean_names),
+  FLD(crdt_mark, mobility, 14, CRDT_F_STR, 0, S),
+  FLD(crdt_mark, heat, 15, CRDT_F_YESNO, 0, 0),
+  FLD(crdt_mark, pain, 16, CRDT_F_YESNO, 0, 0),
+  FLD(crdt_mark, notes, 17, CRDT_F_TEXT, 0, X),
+};
+static const crdt_schema mark_s = SCHEMA(crdt_mark, "mark", mark_f, NULL);
+
+static const crdt_field bodymap_f[] = {
+  FLD(crdt_bodymap, observed_at, 1, CRDT_F_TIME, 1, 0),
+  FLD(crdt_bodymap, observer_name, 2, CRDT_F_STR, 1, S),
+  FLD(crdt_bodymap, observer_role, 3, CRDT_F_STR, 1, S),
+  FLD(crdt_bodymap, concern, 4, CRDT_F_ID, 0, 0),
+  LST(crdt_bodymap, marks, nmarks, 5, 1, CRDT_MARKS_MAX, mark_s),
+};
+
+static const crdt_field raction_f[] = {
+  FLD(crdt_raction, what, 1, CRDT_F_STR, 1, S),
+  FLD(crdt_raction, who, 2, CRDT_F_STR, 0, S),
+  FLD(crdt_raction, by, 3, CRDT_F_DATE, 0, 0),
+};
+static const crdt_schema raction_s =
+  SCHEMA(crdt_raction, "reflection_action", raction_f, NULL);
+
+static const char *const expl_names[] = {"", "consistent", "conflicting", "none"};
+static const char *const risk_names[] = {"", "low", "medium", "high"};
+
+static const crdt_field reflect_f[] = {
+  FLD(crdt_reflect, about, 1, CRDT_F_ID, 0, 0),
+  FLD(crdt_reflect, prior_concerns, 2, CRDT_F_TEXT, 0, X),
+  FLD(crdt_reflect, last_injuries, 3, CRDT_F_TEXT, 0, X),
+  FLD(crdt_reflect, pattern, 4, CRDT_F_TEXT, 0, X),
+  ENM(crdt_reflect, explanation, 5, 0, expl_names),
+  FLD(crdt_reflect, explanation_text, 6, CRDT_F_TEXT, 0, X),
+  ENM(crdt_reflect, risk, 7, 1, risk_names),
+  LST(crdt_reflect, actions, nactions, 8, 0, 16, raction_s),
+  FLD(crdt_reflect, referral, 9, CRDT_F_YESNO, 0, 0),
+  FLD(crdt_reflect, reviewed_by, 10, CRDT_F_STR, 0, S),
+};
+
+static const crdt_field action_f[] = {
+  FLD(crdt_action, what, 1, CRDT_F_TEXT, 1, X),
+  FLD(crdt_action, owner, 2, CRDT_F_STR, 0, S),
+  FLD(crdt_action, due, 3, CRDT_F_DATE, 0, 0),
+  FLD(crdt_action, about, 4, CRDT_F_ID, 0, 0),
+};
+
+static const crdt_field done_f[] = {
+  FLD(crdt_action_done, action, 1, CRDT_F_ID, 1, 0),
+  FLD(crdt_action_done, done_at, 2, CRDT_F_TIME, 1, 0),
+  FLD(crdt_action_done, note, 3, CRDT_F_TEXT, 0, X),
+};
+
+static const crdt_field correction_f[] = {
+  FLD(crdt_correction, target, 1, CRDT_F_ID, 1, 0),
+  FLD(crdt_correction, reason, 2, CRDT_F_TEXT, 1, X),
+  FLD(crdt_correction, text, 3, CRDT_F_TEXT, 0, X),
+};
+
+static const crdt_field tag_f[] = {
+  FLD(crdt_tag, tag, 1, CRDT_F_STR, 1, CRDT_TAG_MAX),
+};
+
+static const crdt_schema body_schemas[CRDT_OP_KNOWN_END] = {
+  [CRDT_OP_FILE_CREATE] = SCHEMA(crdt_fields, "file_create", fields_f, create_check),
+  [CRDT_OP_FIELD_SET] = SCHEMA(crdt_fields, "field_set", fields_f, fields_check),
+  [CRDT_OP_CHRONO] = SCHEMA(crdt_chrono, "chronology", chrono_f, NULL),
+  [CRDT_OP_CONCERN] = SCHEMA(crdt_concern, "concern", concern_f, NULL),
+  [CRDT_OP_REVIEW] = SCHEMA(crdt_review, "review", review_f, NULL),
+  [CRDT_OP_BODYMAP] = SCHEMA(crdt_bodymap, "body_map", bodymap_f, NULL),
+  [CRDT_OP_REFLECT] = SCHEMA(crdt_reflect, "injury_reflection", reflect_f, NULL),
+  [CRDT_OP_ACTION] = SCHEMA(crdt_action, "action", action_f, NULL),
+  [CRDT_OP_ACTION_DONE] = SCHEMA(crdt_action_done, "action_done", done_f, NULL),
+  [CRDT_OP_CORRECTION] = SCHEMA(crdt_correction, "correction", correction_f, NULL),
+  [CRDT_OP_TAG_ADD] = SCHEMA(crdt_tag, "tag_add", tag_f, NULL),
+  [CRDT_OP_TAG_DEL] = SCHEMA(crdt_tag, "tag_remove", tag_f, NULL),
+};
+
+const crdt_schema *crdt_body_schema(uint32_t type)
+{
+  return type >= 1 && type < CRDT_OP_KNOWN_END ? &body_schemas[type] : NULL;
+}
+
+const char *crdt_optype_name(uint32_t type)
+{
+  const crdt_schema *s = crdt_body_schema(type);
+
+  return s ? s->name : "unknown";
+}
+
+uint64_t crdt_body_event_time(const crdt_body *b)
+{
+  switch (b->known ? b->type : 0) {
+  case CRDT_OP_CHRONO:
+    return b->u.chrono.event_at;
+  case CRDT_OP_CONCERN:
+    return b->u.concern.incident_at ? b->u.concern.incident_at : b->u.concern.written_at;
+  case CRDT_OP_REVIEW:
+    return b->u.review.received_at;
+  case CRDT_OP_BODYMAP:
+    return b->u.bodymap.observed_at;
+  case CRDT_OP_ACTION_DONE:
+    return b->u.done.done_at;
+  default:
+    return crdt_hlc_ms(b->hlc);
+  }
+}
+
+/* ---- codec ------------------------------------------------------------ */
+
+/* Wire layout of a body: fixarray [hlc uint, type uint, user str, fields map]. */
+int crdt_body_encode(const crdt_body *b, msgpack_sbuffer *out)
+{
+  const crdt_schema *s = crdt_body_schema(b->type);
+  size_t start = out->size;
+  msgpack_packer pk;
+  int rc;
+
+  if (b->user.len == 0)
+    return BT_EMISSING;
+  if (b->user.len > CRDT_USER_MAX)
+    return BT_ETOOBIG;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  if (msgpack_pack_array(&pk, 4) != 0 || msgpack_pack_uint64(&pk, b->hlc) != 0 ||
+      msgpack_pack_uint32(&pk, b->type) != 0)
+    return BT_ENOMEM;
+  if ((rc = crdt_mp_pack_str(&pk, b->user.p, b->user.len)) != 0)
+    return rc;
+  if (s != NULL)
+    rc = crdt_rec_pack(&pk, s, &b->u);
+  else if (b->raw.len == 0)
+    rc = BT_EMISSING;
+  else
+    rc = msgpack_sbuffer_write(out, b->raw.p, b->raw.len) != 0 ? BT_ENOMEM : BT_OK;
+  if (rc == 0 && out->size - start > CRDT_BODY_MAX)
+    rc = BT_ETOOBIG;
+  return rc;
+}
+
+typedef struct {
+  crdt_body b; /* first: crdt_body_free casts back */
+  msgpack_zone zone;
+  int zone_ok;
+  uint8_t *buf;
+  size_t len;
+} body_box;
+
+/* Canonical form has no nil anywhere (absent fields are omitted). */
+static int has_nil(const msgpack_object *o)
+{
+  switch (o->type) {
+  case MSGPACK_OBJECT_NIL:
+    return 1;
+  case MSGPACK_OBJECT_ARRAY:
+    for (uint32_t i = 0; i < o->via.array.size; i++)
+      if (has_nil(&o->via.array.ptr[i]))
+        return 1;
+    return 0;
+  case MSGPACK_OBJECT_MAP:
+    for (uint32_t i = 0; i < o->via.map.size; i++)
+      if (has_nil(&o->via.map.ptr[i].key) || has_nil(&o->via.map.ptr[i].val))
+        return 1;
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+/* A newer type's fields: any canonical map with ascending unsigned keys and
+ * no nil (depth is bounded by the walk, so the recursion is too). */
+static int check_raw(const msgpack_object *o, const uint8_t *p, size_t len)
+{
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  int rc = BT_OK;
+
+  if (o->type != MSGPACK_OBJECT_MAP)
+    return BT_ETYPE;
+  if (has_nil(o))
+    return BT_ENONCANON;
+  for (uint32_t i = 0; i < o->via.map.size; i++) {
+    const msgpack_object *k = &o->via.map.ptr[i].key;
+    if (k->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        (i > 0 && k->via.u64 <= o->via.map.ptr[i - 1].key.via.u64))
+      return BT_ENONCANON;
+  }
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  if (msgpack_pack_object(&pk, *o) != 0)
+    rc = BT_ENOMEM;
+  else if (sb.size != len || memcmp(sb.data, p, len) != 0)
+    rc = BT_ENONCANON;
+  msgpack_sbuffer_destroy(&sb);
+  return rc;
+}
+
+static int decode_into(body_box *x)
+{
+  const msgpack_object *it;
+  msgpack_object root;
+  msgpack_sbuffer sb;
+  crdt_body *b = &x->b;
+  uint64_t type;
+  size_t n;
+  int rc;
+
+  if ((rc = crdt_mp_unpack(x->buf, x->len, 8, &x->zone, &root)) != 0)
+    return rc;
+  if ((rc = crdt_mp_array(&root, 4, 4, &it, &n)) != 0)
+    return rc == BT_ETOOBIG ? BT_EPROTO : rc;
+  if ((rc = crdt_mp_uint(&it[0], &b->hlc)) != 0 || (rc = crdt_mp_uint(&it[1], &type)) != 0 ||
+      (rc = crdt_mp_str(&it[2], CRDT_USER_MAX, &b->user)) != 0)
+    return rc;
+  if (type == 0 || type > UINT32_MAX)
+    return BT_EINVAL;
+  b->type = (uint32_t)type;
+  b->known = crdt_body_schema(b->type) != NULL;
+  if (b->known) {
+    if ((rc = crdt_rec_unpack(crdt_body_schema(b->type), &it[3], &x->zone, &b->u)) != 0)
+      return rc;
+  } else {
+    /* The fields map is the tail of the buffer: find where it starts. */
+    size_t off = 1, used;
+    for (int i = 0; i < 3; i++) {
+      if ((rc = crdt_mp_walk(x->buf + off, x->len - off, 1, &used)) != 0)
+        return rc;
+      off += used;
+    }
+    b->raw = (bt_str){(const char *)x->buf + off, x->len - off};
+    if ((rc = check_raw(&it[3], x->buf + off, x->len - off)) != 0)
+      return rc;
+  }
+  msgpack_sbuffer_init(&sb);
+  rc = crdt_body_encode(b, &sb);
+  if (rc == 0 && (sb.size != x->len || memcmp(sb.data, x->buf, x->len) != 0))
+    rc = BT_ENONCANON;
+  if (sb.data)
+    sodium_memzero(sb.data, sb.alloc);
+  msgpack_sbuffer_destroy(&sb);
+  return rc;
+}
+
+int crdt_body_decode(uint8_t *p, size_t len, crdt_body **out)
+{
+  body_box *x;
+  int rc;
+
+  if (len > CRDT_BODY_MAX) {
+    sodium_memzero(p, len);
+    free(p);
+    return BT_ETOOBIG;
+  }
+  if ((x = calloc(1, sizeof(*x))) == NULL) {
+    sodium_memzero(p, len);
+    free(p);
+    return BT_ENOMEM;
+  }
+  x->buf = p;
+  x->len = len;
+  if (!(x->zone_ok = msgpack_zone_init(&x->zone, 1024))) {
+    crdt_body_free(&x->b);
+    return BT_ENOMEM;
+  }
+  if ((rc = decode_into(x)) != 0) {
+    crdt_body_free(&x->b);
+    return rc;
+  }
+  *out = &x->b;
+  return BT_OK;
+}
+
+void crdt_body_free(crdt_body *b)
+{
+  body_box *x = (body_box *)b;
+
+  if (x == NULL)
+    return;
+  if (x->zone_ok)
+    msgpack_zone_destroy(&x->zone);
+  if (x->buf) {
+    sodium_memzero(x->buf, x->len);
+    free(x->buf);
+  }
+  sodium_memzero(x, sizeof(*x));
+  free(x);
+}

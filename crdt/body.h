@@ -1,0 +1,248 @@
+/* crdt/body.h: the plaintext of an op: what a case file is made of.
+ *
+ * A body is [hlc, type, user, fields] in msgpack, where fields is a record
+ * (schema.h) whose layout depends on type. It is only ever seen decrypted in
+ * memory; on the wire and on disk it is the ciphertext inside an envelope
+ * (op.h). Fields follow domain.md: Part 1 and Part 2 of a record of concern,
+ * body-map marks, the existing-injury reflection, and so on.
+ *
+ * Types the decoder does not know (from a newer version) decode to a body
+ * with known == 0 whose fields are kept as raw canonical msgpack; the case
+ * file keeps such ops and ignores them. */
+#ifndef BT_CRDT_BODY_H
+#define BT_CRDT_BODY_H
+
+#include <msgpack.h>
+#include <stdint.h>
+
+#include "hlc.h"
+#include "schema.h"
+#include "types.h"
+
+#define CRDT_BODY_MAX   (96 * 1024) /* encoded plaintext */
+#define CRDT_STR_MAX    256         /* short text fields */
+#define CRDT_TEXT_MAX   (16 * 1024) /* free-text fields */
+#define CRDT_USER_MAX   64          /* staff user id */
+#define CRDT_TAG_MAX    64
+#define CRDT_MARKS_MAX  64
+#define CRDT_FIELDS_MAX 32
+
+typedef enum {
+  CRDT_OP_FILE_CREATE = 1, /* crdt_fields: the first front sheet */
+  CRDT_OP_FIELD_SET,       /* crdt_fields: front-sheet changes */
+  CRDT_OP_CHRONO,          /* crdt_chrono */
+  CRDT_OP_CONCERN,         /* crdt_concern: record of concern, Part 1 */
+  CRDT_OP_REVIEW,          /* crdt_review: DSL review, Part 2 */
+  CRDT_OP_BODYMAP,         /* crdt_bodymap */
+  CRDT_OP_REFLECT,         /* crdt_reflect: existing-injury reflection */
+  CRDT_OP_ACTION,          /* crdt_action */
+  CRDT_OP_ACTION_DONE,     /* crdt_action_done */
+  CRDT_OP_CORRECTION,      /* crdt_correction */
+  CRDT_OP_TAG_ADD,         /* crdt_tag */
+  CRDT_OP_TAG_DEL,         /* crdt_tag */
+  CRDT_OP_KNOWN_END        /* first type this version does not know */
+} crdt_optype;
+
+/* Front-sheet fields: each one is a multi-value register. */
+typedef enum {
+  CRDT_FS_GIVEN = 1,  /* given name */
+  CRDT_FS_FAMILY,     /* family name */
+  CRDT_FS_OTHER,      /* other names / aliases */
+  CRDT_FS_PREFERRED,  /* preferred name */
+  CRDT_FS_DOB,        /* YYYY-MM-DD */
+  CRDT_FS_UPN,        /* 13 characters, check letter verified */
+  CRDT_FS_GENDER,     /* female | male | other | unknown */
+  CRDT_FS_PLAN,       /* none | eh | cin | cp | lac */
+  CRDT_FS_RATING,     /* none | red | amber | blue | yellow */
+  CRDT_FS_SW_NAME,    /* allocated social worker */
+  CRDT_FS_SW_CONTACT, /* social worker's team / phone */
+  CRDT_FS_STATUS,     /* open | closed */
+  CRDT_FS_OPENED,     /* YYYY-MM-DD */
+  CRDT_FS_CLOSED,     /* YYYY-MM-DD */
+  CRDT_FS_ADDRESS,
+  CRDT_FS_CARERS,     /* parents / carers and contact */
+  CRDT_FS_AGENCIES,   /* other agencies involved */
+  CRDT_FS_NOTES,
+  CRDT_FS_END
+} crdt_fsfield;
+
+/* Name of a front-sheet field ("given_name"...), NULL if out of range. */
+const char *crdt_fs_name(uint32_t field);
+/* Field number for a name, 0 if none. */
+uint32_t crdt_fs_lookup(const char *name);
+/* Whether value is acceptable for field: dates, UPN check letter, enum
+ * words. An empty value (clearing the field) is always acceptable except for
+ * names and DOB. BT_OK, BT_EINVAL, BT_EDATE or BT_EUPN. */
+int crdt_fs_check(uint32_t field, bt_str value);
+
+typedef struct {
+  uint32_t field;  /* crdt_fsfield */
+  bt_str value;
+} crdt_fieldval;
+
+typedef struct {
+  crdt_fieldval *v;  /* ascending, distinct fields */
+  size_t n;
+} crdt_fields;
+
+typedef enum {
+  CRDT_CHR_CONCERN = 1, CRDT_CHR_CONTACT, CRDT_CHR_CALL, CRDT_CHR_MEETING,
+  CRDT_CHR_REFERRAL, CRDT_CHR_VISIT, CRDT_CHR_ENCOMPASS, CRDT_CHR_TRANSFER,
+  CRDT_CHR_OTHER
+} crdt_chr_category;
+
+typedef struct {
+  uint64_t event_at;  /* required */
+  uint32_t category;  /* crdt_chr_category, required */
+  bt_str summary;     /* required */
+  bt_str with_whom;   /* people or agency contacted */
+  bt_str recorded_by; /* name and role */
+} crdt_chrono;
+
+typedef struct {
+  uint64_t incident_at;
+  uint64_t written_at;  /* required */
+  bt_str author_name;   /* required */
+  bt_str author_role;   /* required */
+  bt_str reason;        /* reason for recording */
+  bt_str facts;         /* what happened: required */
+  bt_str where;
+  bt_str who;           /* who was involved */
+  bt_str witnesses;
+  bt_str child_words;   /* the child's own words, verbatim */
+  bt_str opinion;       /* professional opinion, kept apart from fact */
+  bt_str actions_taken;
+  bt_str passed_to;     /* to whom it was passed */
+} crdt_concern;
+
+typedef struct {
+  crdt_id concern;        /* required: the Part 1 op */
+  uint64_t received_at;   /* required */
+  bt_str received_from;
+  bt_str advice_sought;
+  bt_str action;          /* action taken: required */
+  bt_str reasons;         /* including for a decision not to refer */
+  uint32_t referred;      /* yes/no */
+  uint32_t parents_informed;
+  bt_str parents_why;
+  bt_str outcome;
+  bt_str info_held;       /* where more information is held */
+  uint32_t open_cp_file;  /* should a confidential file be opened */
+  bt_str reviewer;        /* required: name of the DSL */
+} crdt_review;
+
+typedef enum { CRDT_VIEW_FRONT = 1, CRDT_VIEW_BACK } crdt_view;
+typedef enum { CRDT_CLEAN = 1, CRDT_DIRTY } crdt_cleanliness;
+
+typedef struct {
+  uint32_t view;       /* required */
+  uint32_t x, y;       /* required: position on the outline, 0..1000 */
+  bt_str site;         /* required: site on the body */
+  bt_str size, shape, colour;
+  uint32_t skin_broken, swelling, scab, blistering, bleeding;  /* yes/no */
+  uint32_t clean;      /* crdt_cleanliness */
+  bt_str mobility;
+  uint32_t heat, pain; /* yes/no */
+  bt_str notes;
+} crdt_mark;
+
+typedef struct {
+  uint64_t observed_at;  /* required */
+  bt_str observer_name;  /* required */
+  bt_str observer_role;  /* required */
+  crdt_id concern;       /* optional link to a record of concern */
+  crdt_mark *marks;      /* 1..CRDT_MARKS_MAX */
+  size_t nmarks;
+} crdt_bodymap;
+
+typedef struct {
+  bt_str what;  /* required */
+  bt_str who;
+  uint32_t by;  /* date */
+} crdt_raction;
+
+typedef enum { CRDT_EXPL_CONSISTENT = 1, CRDT_EXPL_CONFLICTING, CRDT_EXPL_NONE } crdt_expl;
+typedef enum { CRDT_RISK_LOW = 1, CRDT_RISK_MEDIUM, CRDT_RISK_HIGH } crdt_risk;
+
+typedef struct {
+  crdt_id about;           /* optional: the body map or concern */
+  bt_str prior_concerns;
+  bt_str last_injuries;
+  bt_str pattern;
+  uint32_t explanation;    /* crdt_expl */
+  bt_str explanation_text;
+  uint32_t risk;           /* crdt_risk, required */
+  crdt_raction *actions;
+  size_t nactions;
+  uint32_t referral;       /* yes/no */
+  bt_str reviewed_by;      /* DSL who reviewed */
+} crdt_reflect;
+
+typedef struct {
+  bt_str what;    /* required */
+  bt_str owner;
+  uint32_t due;   /* date */
+  crdt_id about;  /* optional: the entry it follows from */
+} crdt_action;
+
+typedef struct {
+  crdt_id action;    /* required */
+  uint64_t done_at;  /* required */
+  bt_str note;
+} crdt_action_done;
+
+typedef struct {
+  crdt_id target;  /* required: the entry corrected; it stays, marked */
+  bt_str reason;   /* required */
+  bt_str text;     /* the corrected account */
+} crdt_correction;
+
+typedef struct {
+  bt_str tag;  /* required */
+} crdt_tag;
+
+typedef struct crdt_body {
+  crdt_hlc_ts hlc;  /* full timestamp; the header carries only the hour */
+  uint32_t type;    /* crdt_optype or a newer one */
+  bt_str user;      /* staff user who made the op: required */
+  int known;        /* set by the decoder: type < CRDT_OP_KNOWN_END */
+  union {
+    crdt_fields fields;
+    crdt_chrono chrono;
+    crdt_concern concern;
+    crdt_review review;
+    crdt_bodymap bodymap;
+    crdt_reflect reflect;
+    crdt_action action;
+    crdt_action_done done;
+    crdt_correction correction;
+    crdt_tag tag;
+  } u;
+  bt_str raw;  /* unknown types: the fields map, canonical msgpack */
+} crdt_body;
+
+/* Schema for a known type, NULL otherwise. */
+const crdt_schema *crdt_body_schema(uint32_t type);
+/* "concern", "field_set", ...; "unknown" for types this version lacks. */
+const char *crdt_optype_name(uint32_t type);
+
+/* Appends the canonical encoding of b to out. Validates first: BT_EINVAL,
+ * BT_EMISSING, BT_ETOOBIG (including over CRDT_BODY_MAX), BT_EUPN,
+ * BT_EDATE; BT_ENOMEM. On error out may hold a partial tail: the caller
+ * discards it. */
+int crdt_body_encode(const crdt_body *b, msgpack_sbuffer *out);
+
+/* Decodes p[0..len). Takes ownership of p (malloc'd) in every case: it is
+ * wiped and freed by crdt_body_free, or at once on failure. All slices in
+ * *out point into it. Errors: the crdt_mp_unpack and crdt_rec_unpack
+ * errors, BT_ETOOBIG, BT_ENONCANON. */
+int crdt_body_decode(uint8_t *p, size_t len, crdt_body **out);
+
+/* Wipes the plaintext and frees. NULL is a no-op. Only for decoded bodies. */
+void crdt_body_free(crdt_body *b);
+
+/* The event time an entry is ordered by: the incident, contact or
+ * observation time where the type has one, else the HLC's milliseconds. */
+uint64_t crdt_body_event_time(const crdt_body *b);
+
+#endif

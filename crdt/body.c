@@ -312,30 +312,35 @@ uint64_t crdt_body_event_time(const crdt_body *b)
 /* ---- codec ------------------------------------------------------------ */
 
 /* Wire layout of a body: fixarray [hlc uint, type uint, user str, fields map]. */
-int crdt_body_encode(const crdt_body *b, msgpack_sbuffer *out)
+static int pack_body(const crdt_body *b, msgpack_packer *pk)
 {
   const crdt_schema *s = crdt_body_schema(b->type);
-  size_t start = out->size;
-  msgpack_packer pk;
   int rc;
 
   if (b->user.len == 0)
     return BT_EMISSING;
   if (b->user.len > CRDT_USER_MAX)
     return BT_ETOOBIG;
-  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  if (msgpack_pack_array(&pk, 4) != 0 || msgpack_pack_uint64(&pk, b->hlc) != 0 ||
-      msgpack_pack_uint32(&pk, b->type) != 0)
+  if (msgpack_pack_array(pk, 4) != 0 || msgpack_pack_uint64(pk, b->hlc) != 0 ||
+      msgpack_pack_uint32(pk, b->type) != 0)
     return BT_ENOMEM;
-  if ((rc = crdt_mp_pack_str(&pk, b->user.p, b->user.len)) != 0)
+  if ((rc = crdt_mp_pack_str(pk, b->user.p, b->user.len)) != 0)
     return rc;
   if (s != NULL)
-    rc = crdt_rec_pack(&pk, s, &b->u);
-  else if (b->raw.len == 0)
-    rc = BT_EMISSING;
-  else
-    rc = msgpack_sbuffer_write(out, b->raw.p, b->raw.len) != 0 ? BT_ENOMEM : BT_OK;
-  if (rc == 0 && out->size - start > CRDT_BODY_MAX)
+    return crdt_rec_pack(pk, s, &b->u);
+  if (b->raw.len == 0)
+    return BT_EMISSING;
+  return pk->callback(pk->data, b->raw.p, b->raw.len) != 0 ? BT_ENOMEM : BT_OK;
+}
+
+int crdt_body_encode(const crdt_body *b, msgpack_sbuffer *out)
+{
+  size_t start = out->size;
+  msgpack_packer pk;
+  int rc;
+
+  msgpack_packer_init(&pk, out, crdt_mp_secure_write);
+  if ((rc = pack_body(b, &pk)) == 0 && out->size - start > CRDT_BODY_MAX)
     rc = BT_ETOOBIG;
   return rc;
 }
@@ -373,7 +378,7 @@ static int has_nil(const msgpack_object *o)
  * no nil (depth is bounded by the walk, so the recursion is too). */
 static int check_raw(const msgpack_object *o, const uint8_t *p, size_t len)
 {
-  msgpack_sbuffer sb;
+  crdt_mp_cmp cmp = {p, len, 0, 0};
   msgpack_packer pk;
   int rc = BT_OK;
 
@@ -387,13 +392,11 @@ static int check_raw(const msgpack_object *o, const uint8_t *p, size_t len)
         (i > 0 && k->via.u64 <= o->via.map.ptr[i - 1].key.via.u64))
       return BT_ENONCANON;
   }
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_packer_init(&pk, &cmp, crdt_mp_cmp_write);
   if (msgpack_pack_object(&pk, *o) != 0)
     rc = BT_ENOMEM;
-  else if (sb.size != len || memcmp(sb.data, p, len) != 0)
+  else if (!crdt_mp_cmp_equal(&cmp))
     rc = BT_ENONCANON;
-  msgpack_sbuffer_destroy(&sb);
   return rc;
 }
 
@@ -401,7 +404,8 @@ static int decode_into(body_box *x)
 {
   const msgpack_object *it;
   msgpack_object root;
-  msgpack_sbuffer sb;
+  crdt_mp_cmp cmp = {x->buf, x->len, 0, 0};
+  msgpack_packer pk;
   crdt_body *b = &x->b;
   uint64_t type;
   size_t n;
@@ -433,13 +437,10 @@ static int decode_into(body_box *x)
     if ((rc = check_raw(&it[3], x->buf + off, x->len - off)) != 0)
       return rc;
   }
-  msgpack_sbuffer_init(&sb);
-  rc = crdt_body_encode(b, &sb);
-  if (rc == 0 && (sb.size != x->len || memcmp(sb.data, x->buf, x->len) != 0))
+  /* Canonical: encoding what we decoded must give back the input. */
+  msgpack_packer_init(&pk, &cmp, crdt_mp_cmp_write);
+  if ((rc = pack_body(b, &pk)) == 0 && !crdt_mp_cmp_equal(&cmp))
     rc = BT_ENONCANON;
-  if (sb.data)
-    sodium_memzero(sb.data, sb.alloc);
-  msgpack_sbuffer_destroy(&sb);
   return rc;
 }
 

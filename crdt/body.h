@@ -229,7 +229,8 @@ const char *crdt_optype_name(uint32_t type);
 /* Appends the canonical encoding of b to out. Validates first: BT_EINVAL,
  * BT_EMISSING, BT_ETOOBIG (including over CRDT_BODY_MAX), BT_EUPN,
  * BT_EDATE; BT_ENOMEM. On error out may hold a partial tail: the caller
- * discards it. */
+ * discards it. out grows through crdt_mp_secure_write (no freed block keeps
+ * plaintext); release it with crdt_mp_secure_destroy. */
 int crdt_body_encode(const crdt_body *b, msgpack_sbuffer *out);
 
 /* Decodes p[0..len). Takes ownership of p (malloc'd) in every case: it is

@@ -458,12 +458,13 @@ static int pack_entries(msgpack_packer *pk, const crdt_casefile *cf)
 
 int crdt_casefile_digest(const crdt_casefile *cf, uint8_t out[32])
 {
-  msgpack_sbuffer sb;
+  crypto_generichash_state st;
   msgpack_packer pk;
   int rc;
 
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  /* Hashed as it is packed: the names in it never sit in a buffer. */
+  crypto_generichash_init(&st, NULL, 0, 32);
+  msgpack_packer_init(&pk, &st, crdt_mp_hash_write);
   if (msgpack_pack_array(&pk, 6) != 0)
     rc = BT_ENOMEM;
   else if ((rc = pack_ids(&pk, cf->heads, cf->nheads)) == 0 &&
@@ -476,9 +477,7 @@ int crdt_casefile_digest(const crdt_casefile *cf, uint8_t out[32])
       rc = crdt_mp_pack_str(&pk, cf->tags[t].p, cf->tags[t].len);
   }
   if (rc == 0)
-    crypto_generichash(out, 32, (const uint8_t *)sb.data, sb.size, NULL, 0);
-  if (sb.data)
-    sodium_memzero(sb.data, sb.alloc);
-  msgpack_sbuffer_destroy(&sb);
+    crypto_generichash_final(&st, out, 32);
+  sodium_memzero(&st, sizeof(st));
   return rc;
 }

@@ -8,6 +8,9 @@
  * objects. */
 #include "mp.h"
 
+#include <sodium.h>
+#include <stdlib.h>
+
 #include "err.h"
 
 #define MP_MAX_DEPTH 32
@@ -177,4 +180,59 @@ int crdt_mp_pack_str(msgpack_packer *pk, const char *p, size_t len)
   if (msgpack_pack_str(pk, len) != 0 || msgpack_pack_str_body(pk, p, len) != 0)
     return BT_ENOMEM;
   return BT_OK;
+}
+
+int crdt_mp_secure_write(void *data, const char *buf, size_t len)
+{
+  msgpack_sbuffer *sb = data;
+
+  if (sb->alloc - sb->size < len) {
+    size_t cap = sb->alloc ? sb->alloc : 512;
+    char *nd;
+
+    while (cap - sb->size < len) {
+      if (cap > SIZE_MAX / 2)
+        return -1;
+      cap *= 2;
+    }
+    if ((nd = malloc(cap)) == NULL)
+      return -1;
+    if (sb->size)
+      memcpy(nd, sb->data, sb->size);
+    if (sb->data) {
+      sodium_memzero(sb->data, sb->size);
+      free(sb->data);
+    }
+    sb->data = nd;
+    sb->alloc = cap;
+  }
+  memcpy(sb->data + sb->size, buf, len);
+  sb->size += len;
+  return 0;
+}
+
+void crdt_mp_secure_destroy(msgpack_sbuffer *sb)
+{
+  if (sb->data) {
+    sodium_memzero(sb->data, sb->size);
+    free(sb->data);
+  }
+  sb->data = NULL;
+  sb->size = sb->alloc = 0;
+}
+
+int crdt_mp_cmp_write(void *data, const char *buf, size_t len)
+{
+  crdt_mp_cmp *c = data;
+
+  if (c->differ || len > c->len - c->pos || memcmp(c->p + c->pos, buf, len) != 0)
+    c->differ = 1;
+  else
+    c->pos += len;
+  return 0;
+}
+
+int crdt_mp_hash_write(void *data, const char *buf, size_t len)
+{
+  return crypto_generichash_update(data, (const uint8_t *)buf, len);
 }

@@ -43,4 +43,34 @@ int crdt_mp_array(const msgpack_object *o, size_t min, size_t max,
 int crdt_mp_pack_bin(msgpack_packer *pk, const void *p, size_t len);
 int crdt_mp_pack_str(msgpack_packer *pk, const char *p, size_t len);
 
+/* Write callbacks for msgpack_packer, beyond msgpack-c's sbuffer:
+ *
+ * crdt_mp_secure_write: like msgpack_sbuffer_write (data is a
+ * msgpack_sbuffer) but grows by allocate, copy, wipe, free, so no freed block
+ * ever held the plaintext written to it. Release with crdt_mp_secure_destroy,
+ * which wipes what was written before freeing.
+ *
+ * crdt_mp_cmp_write: stores nothing; compares what is written with expected
+ * bytes. How decoders prove canonical form without a second buffer.
+ *
+ * crdt_mp_hash_write: feeds a crypto_generichash_state. */
+int crdt_mp_secure_write(void *data, const char *buf, size_t len);
+void crdt_mp_secure_destroy(msgpack_sbuffer *sb);
+
+typedef struct {
+  const uint8_t *p;
+  size_t len, pos;
+  int differ;
+} crdt_mp_cmp;
+
+int crdt_mp_cmp_write(void *data, const char *buf, size_t len);
+
+/* 1 when the bytes written were exactly p[0..len). */
+static inline int crdt_mp_cmp_equal(const crdt_mp_cmp *c)
+{
+  return !c->differ && c->pos == c->len;
+}
+
+int crdt_mp_hash_write(void *data, const char *buf, size_t len);
+
 #endif

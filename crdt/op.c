@@ -128,20 +128,18 @@ static int read_header(const msgpack_object *o, crdt_header *h, crdt_id *parents
 static int check_canonical(const crdt_header *h, const msgpack_object *e,
                            const uint8_t *p, size_t len)
 {
-  msgpack_sbuffer sb;
+  crdt_mp_cmp cmp = {p, len, 0, 0};
   msgpack_packer pk;
   int rc;
 
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_packer_init(&pk, &cmp, crdt_mp_cmp_write);
   if (msgpack_pack_array(&pk, 4) != 0)
     rc = BT_ENOMEM;
   else if ((rc = pack_header(&pk, h)) == 0 &&
            (rc = crdt_mp_pack_bin(&pk, e[1].via.bin.ptr, e[1].via.bin.size)) == 0 &&
            (rc = crdt_mp_pack_bin(&pk, e[2].via.bin.ptr, e[2].via.bin.size)) == 0 &&
            (rc = crdt_mp_pack_bin(&pk, e[3].via.bin.ptr, e[3].via.bin.size)) == 0)
-    rc = sb.size == len && memcmp(sb.data, p, len) == 0 ? BT_OK : BT_ENONCANON;
-  msgpack_sbuffer_destroy(&sb);
+    rc = crdt_mp_cmp_equal(&cmp) ? BT_OK : BT_ENONCANON;
   return rc;
 }
 
@@ -289,9 +287,7 @@ int crdt_op_seal(const crdt_header *h, const crdt_body *b, const uint8_t key[CRD
   msgpack_sbuffer_init(&sb);
   if ((rc = crdt_body_encode(b, &pt)) == 0)
     rc = seal_into(&sb, &pt, h, key, nonce, sk, out);
-  if (pt.data)
-    sodium_memzero(pt.data, pt.alloc);
-  msgpack_sbuffer_destroy(&pt);
+  crdt_mp_secure_destroy(&pt);
   msgpack_sbuffer_destroy(&sb);
   return rc;
 }

@@ -19,7 +19,7 @@ scripts/setup.sh || { echo "setup failed"; exit 1; }
 # Runs ctest verbosely into a log and adds the Criterion totals of each test
 # binary ("Synthesis: Tested: T | Passing: P | Failing: F | Crashing: C").
 run_suite() {
-  local name=$1 dir=$2; shift 2
+  local name=$1 dir=$root/$2; shift 2
   echo "== $name: configure and build"
   cmake -S "$root" -B "$dir" "$@" >"$dir.cmake.log" 2>&1 || { cat "$dir.cmake.log"; return 1; }
   cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; return 1; }
@@ -31,6 +31,11 @@ run_suite() {
   p=$(grep -oE 'Passing: [0-9]+' "$dir.ctest.log" | awk '{s+=$2} END {print s+0}')
   f=$(grep -oE 'Failing: [0-9]+' "$dir.ctest.log" | awk '{s+=$2} END {print s+0}')
   passed=$((passed + p)); failed=$((failed + f))
+  # Criterion passes a test whose worker LeakSanitizer flags at exit: a
+  # sanitizer report anywhere fails the suite.
+  local san
+  san=$(grep -cE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$dir.ctest.log")
+  [ "$san" -eq 0 ] || { echo "$name: $san sanitizer reports"; f=$((f + san)); failed=$((failed + san)); }
   grep -E 'tests passed|tests failed out of' "$dir.ctest.log" | tail -1
   echo "$name: $p passed, $f failed"
   [ $rc -eq 0 ] && [ "$f" -eq 0 ]

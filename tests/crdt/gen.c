@@ -68,6 +68,11 @@ void *gen_alloc(gen_arena *a, size_t n)
 {
   size_t need = (n + 15) & ~(size_t)15;
 
+  if (a->next && a->next->cap - a->next->used >= need) {
+    void *q = a->next->buf + a->next->used; /* the newest chunk has room */
+    a->next->used += need;
+    return q;
+  }
   if (a->cap - a->used < need) {
     size_t cap = need > 4096 ? need : 4096;
     gen_arena *c = calloc(1, sizeof(*c) + cap);

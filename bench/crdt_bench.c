@@ -30,6 +30,7 @@
 
 #include "crdt/err.h"
 #include "crdt/gen.h"
+#include "crdt/mp.h"
 #include "crdt/op.h"
 
 #define BENCH_SEED     20240501u
@@ -233,7 +234,7 @@ static int make_inputs(bench *bn)
       rc = fail("setup", i, BT_ENOMEM);
     gen_arena_free(scratch);
   }
-  msgpack_sbuffer_destroy(&sb);
+  crdt_mp_secure_destroy(&sb);
   return rc;
 }
 
@@ -274,7 +275,7 @@ static int make_raw(bench *bn)
     memcpy(w->env, o->env, o->env_len);
     memcpy(w->pt, pt.data, pt.size);
   }
-  msgpack_sbuffer_destroy(&pt);
+  crdt_mp_secure_destroy(&pt);
   return rc;
 }
 
@@ -400,7 +401,7 @@ static int check_same(const bench *bn, int sealing)
         memcmp(sb.data, w->pt, pt_len) != 0 || memcmp(w->out, w->pt, pt_len) != 0)
       rc = fail("open check", i, rc);
   }
-  msgpack_sbuffer_destroy(&sb);
+  crdt_mp_secure_destroy(&sb);
   return rc;
 }
 

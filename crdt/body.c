@@ -311,6 +311,79 @@ uint64_t crdt_body_event_time(const crdt_body *b)
 
 /* ---- codec ------------------------------------------------------------ */
 
+/* The generic canonical rules, for a newer type's fields we cannot read:
+ * no nil, no empty string, binary or container below the top (absent
+ * things are omitted), map keys unsigned and strictly ascending. Depth is
+ * bounded by the walk, so the recursion is too. */
+static int raw_shape(const msgpack_object *o, int top)
+{
+  int rc;
+
+  switch (o->type) {
+  case MSGPACK_OBJECT_NIL:
+    return BT_ENONCANON;
+  case MSGPACK_OBJECT_STR:
+    return o->via.str.size ? BT_OK : BT_ENONCANON;
+  case MSGPACK_OBJECT_BIN:
+    return o->via.bin.size ? BT_OK : BT_ENONCANON;
+  case MSGPACK_OBJECT_ARRAY:
+    if (o->via.array.size == 0)
+      return BT_ENONCANON;
+    for (uint32_t i = 0; i < o->via.array.size; i++)
+      if ((rc = raw_shape(&o->via.array.ptr[i], 0)) != 0)
+        return rc;
+    return BT_OK;
+  case MSGPACK_OBJECT_MAP:
+    if (o->via.map.size == 0 && !top)
+      return BT_ENONCANON;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+      const msgpack_object *k = &o->via.map.ptr[i].key;
+      if (k->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+          (i > 0 && k->via.u64 <= o->via.map.ptr[i - 1].key.via.u64))
+        return BT_ENONCANON;
+      if ((rc = raw_shape(&o->via.map.ptr[i].val, 0)) != 0)
+        return rc;
+    }
+    return BT_OK;
+  default:
+    return BT_OK;
+  }
+}
+
+/* A newer type's fields: a map in the generic canonical form, in the
+ * shortest encoding (a re-encode must give back p[0..len)). */
+static int check_raw(const msgpack_object *o, const uint8_t *p, size_t len)
+{
+  crdt_mp_cmp cmp = {p, len, 0, 0};
+  msgpack_packer pk;
+  int rc;
+
+  if (o->type != MSGPACK_OBJECT_MAP)
+    return BT_ETYPE;
+  if ((rc = raw_shape(o, 1)) != 0)
+    return rc;
+  msgpack_packer_init(&pk, &cmp, crdt_mp_cmp_write);
+  if (msgpack_pack_object(&pk, *o) != 0)
+    return BT_ENOMEM;
+  return crdt_mp_cmp_equal(&cmp) ? BT_OK : BT_ENONCANON;
+}
+
+/* For the encoder: raw fields must be what a decoder would accept. */
+static int validate_raw(bt_str raw)
+{
+  msgpack_zone z;
+  msgpack_object o;
+  int rc;
+
+  if (!msgpack_zone_init(&z, 512))
+    return BT_ENOMEM;
+  rc = crdt_mp_unpack((const uint8_t *)raw.p, raw.len, 7, &z, &o);
+  if (rc == 0)
+    rc = check_raw(&o, (const uint8_t *)raw.p, raw.len);
+  msgpack_zone_destroy(&z);
+  return rc;
+}
+
 /* Wire layout of a body: fixarray [hlc uint, type uint, user str, fields map]. */
 static int pack_body(const crdt_body *b, msgpack_packer *pk)
 {
@@ -321,6 +394,8 @@ static int pack_body(const crdt_body *b, msgpack_packer *pk)
     return BT_EMISSING;
   if (b->user.len > CRDT_USER_MAX)
     return BT_ETOOBIG;
+  if ((rc = crdt_text_check(b->user, 0)) != 0)
+    return rc;
   if (msgpack_pack_array(pk, 4) != 0 || msgpack_pack_uint64(pk, b->hlc) != 0 ||
       msgpack_pack_uint32(pk, b->type) != 0)
     return BT_ENOMEM;
@@ -339,6 +414,10 @@ int crdt_body_encode(const crdt_body *b, msgpack_sbuffer *out)
   msgpack_packer pk;
   int rc;
 
+  if (b->type == 0)
+    return BT_EINVAL;
+  if (crdt_body_schema(b->type) == NULL && b->raw.len && (rc = validate_raw(b->raw)) != 0)
+    return rc;
   msgpack_packer_init(&pk, out, crdt_mp_secure_write);
   if ((rc = pack_body(b, &pk)) == 0 && out->size - start > CRDT_BODY_MAX)
     rc = BT_ETOOBIG;
@@ -349,61 +428,16 @@ typedef struct {
   crdt_body b; /* first: crdt_body_free casts back */
   msgpack_zone zone;
   int zone_ok;
+  msgpack_object root; /* valid when have_root: wiped before the zone goes */
+  int have_root;
   uint8_t *buf;
   size_t len;
 } body_box;
 
-/* Canonical form has no nil anywhere (absent fields are omitted). */
-static int has_nil(const msgpack_object *o)
-{
-  switch (o->type) {
-  case MSGPACK_OBJECT_NIL:
-    return 1;
-  case MSGPACK_OBJECT_ARRAY:
-    for (uint32_t i = 0; i < o->via.array.size; i++)
-      if (has_nil(&o->via.array.ptr[i]))
-        return 1;
-    return 0;
-  case MSGPACK_OBJECT_MAP:
-    for (uint32_t i = 0; i < o->via.map.size; i++)
-      if (has_nil(&o->via.map.ptr[i].key) || has_nil(&o->via.map.ptr[i].val))
-        return 1;
-    return 0;
-  default:
-    return 0;
-  }
-}
-
-/* A newer type's fields: any canonical map with ascending unsigned keys and
- * no nil (depth is bounded by the walk, so the recursion is too). */
-static int check_raw(const msgpack_object *o, const uint8_t *p, size_t len)
-{
-  crdt_mp_cmp cmp = {p, len, 0, 0};
-  msgpack_packer pk;
-  int rc = BT_OK;
-
-  if (o->type != MSGPACK_OBJECT_MAP)
-    return BT_ETYPE;
-  if (has_nil(o))
-    return BT_ENONCANON;
-  for (uint32_t i = 0; i < o->via.map.size; i++) {
-    const msgpack_object *k = &o->via.map.ptr[i].key;
-    if (k->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-        (i > 0 && k->via.u64 <= o->via.map.ptr[i - 1].key.via.u64))
-      return BT_ENONCANON;
-  }
-  msgpack_packer_init(&pk, &cmp, crdt_mp_cmp_write);
-  if (msgpack_pack_object(&pk, *o) != 0)
-    rc = BT_ENOMEM;
-  else if (!crdt_mp_cmp_equal(&cmp))
-    rc = BT_ENONCANON;
-  return rc;
-}
-
 static int decode_into(body_box *x)
 {
   const msgpack_object *it;
-  msgpack_object root;
+  msgpack_object *root = &x->root;
   crdt_mp_cmp cmp = {x->buf, x->len, 0, 0};
   msgpack_packer pk;
   crdt_body *b = &x->b;
@@ -411,9 +445,10 @@ static int decode_into(body_box *x)
   size_t n;
   int rc;
 
-  if ((rc = crdt_mp_unpack(x->buf, x->len, 8, &x->zone, &root)) != 0)
+  if ((rc = crdt_mp_unpack(x->buf, x->len, 8, &x->zone, root)) != 0)
     return rc;
-  if ((rc = crdt_mp_array(&root, 4, 4, &it, &n)) != 0)
+  x->have_root = 1;
+  if ((rc = crdt_mp_array(root, 4, 4, &it, &n)) != 0)
     return rc == BT_ETOOBIG ? BT_EPROTO : rc;
   if ((rc = crdt_mp_uint(&it[0], &b->hlc)) != 0 || (rc = crdt_mp_uint(&it[1], &type)) != 0 ||
       (rc = crdt_mp_str(&it[2], CRDT_USER_MAX, &b->user)) != 0)
@@ -473,12 +508,34 @@ int crdt_body_decode(uint8_t *p, size_t len, crdt_body **out)
   return BT_OK;
 }
 
+/* The zone holds the decoded integers, flags and arrays of the body: wipe
+ * every block the root reaches before the zone is freed. */
+static void wipe_obj(msgpack_object *o)
+{
+  if (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.ptr) {
+    for (uint32_t i = 0; i < o->via.array.size; i++)
+      wipe_obj(&o->via.array.ptr[i]);
+    sodium_memzero(o->via.array.ptr, o->via.array.size * sizeof(msgpack_object));
+  } else if (o->type == MSGPACK_OBJECT_MAP && o->via.map.ptr) {
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+      wipe_obj(&o->via.map.ptr[i].key);
+      wipe_obj(&o->via.map.ptr[i].val);
+    }
+    sodium_memzero(o->via.map.ptr, o->via.map.size * sizeof(msgpack_object_kv));
+  }
+  sodium_memzero(o, sizeof(*o));
+}
+
 void crdt_body_free(crdt_body *b)
 {
   body_box *x = (body_box *)b;
 
   if (x == NULL)
     return;
+  if (x->b.known)
+    crdt_rec_wipe(crdt_body_schema(x->b.type), &x->b.u);
+  if (x->have_root)
+    wipe_obj(&x->root);
   if (x->zone_ok)
     msgpack_zone_destroy(&x->zone);
   if (x->buf) {

@@ -349,7 +349,14 @@ int crdt_casefile_build(crdt_dag *d, crdt_cf_opener open, void *ctx, crdt_casefi
   for (uint32_t i = 0; i < b.n; i++) {
     b.byid[i] = (idpos){b.ord[i]->id, i};
     b.entry_of[i] = -1;
-    if (open(ctx, b.ord[i], &b.bodies[i]) != 0)
+    /* Unreadable is a property of the op (listed as unknown); running out
+     * of memory is not, and must not change what the file shows. */
+    int orc = open(ctx, b.ord[i], &b.bodies[i]);
+    if (orc == BT_ENOMEM) {
+      rc = orc;
+      goto done;
+    }
+    if (orc != 0)
       b.bodies[i] = NULL;
   }
   sort(b.byid, b.n, sizeof(idpos), cmp_idpos);

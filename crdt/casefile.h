@@ -73,8 +73,9 @@ typedef struct crdt_casefile {
   size_t nbodies;
 } crdt_casefile;
 
-/* Opens one op's body: BT_OK and *out (freed by the casefile), or an error,
- * and the op is listed as unknown. */
+/* Opens one op's body: BT_OK and *out (freed by the casefile); BT_ENOMEM,
+ * which fails the build; or any other error, and the op is listed as
+ * unknown. */
 typedef int (*crdt_cf_opener)(void *ctx, const crdt_op *op, crdt_body **out);
 
 /* Materialises the applied ops of d. The casefile borrows ops from d: free

@@ -46,8 +46,7 @@ struct crdt_dag {
   uint8_t key[crypto_shorthash_KEYBYTES];
   size_t napplied, npending, nheads, nghosts;
   uint32_t gen;
-  uint32_t *scratch; /* crdt_dag_precedes' stack, grown to n */
-  size_t scratch_cap;
+  uint32_t *scratch; /* crdt_dag_precedes' stack: cap entries */
 };
 
 /* ---- hashing ---------------------------------------------------------- */
@@ -130,8 +129,17 @@ static int node_new(crdt_dag *d, const crdt_id *id, uint32_t *out)
     return rc;
   if (d->n == d->cap) {
     size_t ncap = d->cap ? d->cap * 2 : 64;
-    dnode *nn = realloc(d->nodes, ncap * sizeof(*nn));
-    if (nn == NULL || ncap >= NIL)
+    dnode *nn;
+    uint32_t *ns;
+
+    if (ncap >= NIL)
+      return BT_ENOMEM;
+    /* The ancestry walk's stack grows with the nodes, so that queries
+     * never allocate (and so never fail). */
+    if ((ns = realloc(d->scratch, ncap * sizeof(*ns))) == NULL)
+      return BT_ENOMEM;
+    d->scratch = ns;
+    if ((nn = realloc(d->nodes, ncap * sizeof(*nn))) == NULL)
       return BT_ENOMEM;
     d->nodes = nn;
     d->cap = ncap;
@@ -322,25 +330,37 @@ static int cmp_id(const void *a, const void *b)
   return crdt_id_cmp(a, b);
 }
 
-/* Collects the ids of nodes matching want(), sorted. */
+/* Writes the smallest min(max, total) ids of nodes matching want() to out,
+ * ascending: all of them sorted in place, or the smallest few by insertion.
+ * No allocation, so no way to fail. */
 static size_t collect(const crdt_dag *d, crdt_id *out, size_t max, size_t total,
                       bool (*want)(const dnode *))
 {
-  crdt_id *all;
   size_t k = 0;
 
-  if (max == 0 || total == 0)
+  if (max >= total) {
+    for (size_t i = 0; i < d->n && k < total; i++)
+      if (want(&d->nodes[i]))
+        out[k++] = d->nodes[i].id;
+    if (k > 1)
+      qsort(out, k, sizeof(*out), cmp_id);
     return total;
-  if ((all = malloc(total * sizeof(*all))) == NULL) {
-    /* Without memory for a sorted copy, report none rather than some. */
-    return 0;
   }
-  for (size_t i = 0; i < d->n && k < total; i++)
-    if (want(&d->nodes[i]))
-      all[k++] = d->nodes[i].id;
-  qsort(all, k, sizeof(*all), cmp_id);
-  memcpy(out, all, (k < max ? k : max) * sizeof(*all));
-  free(all);
+  for (size_t i = 0; i < d->n && max > 0; i++) {
+    const crdt_id *id = &d->nodes[i].id;
+    size_t j;
+
+    if (!want(&d->nodes[i]))
+      continue;
+    if (k == max && crdt_id_cmp(id, &out[k - 1]) >= 0)
+      continue;
+    j = k < max ? k++ : k - 1;
+    while (j > 0 && crdt_id_cmp(&out[j - 1], id) > 0) {
+      out[j] = out[j - 1];
+      j--;
+    }
+    out[j] = *id;
+  }
   return total;
 }
 
@@ -386,14 +406,8 @@ int crdt_dag_precedes(crdt_dag *d, const crdt_id *a, const crdt_id *b)
   if (va == NIL || vb == NIL || d->nodes[va].state != APPLIED ||
       d->nodes[vb].state != APPLIED || d->nodes[vb].depth <= d->nodes[va].depth)
     return 0;
-  /* Each node is pushed at most once per query (marked when pushed). */
-  if (d->scratch_cap < d->n) {
-    free(d->scratch);
-    d->scratch_cap = 0;
-    if ((d->scratch = malloc(d->cap * sizeof(*stack))) == NULL)
-      return 0;
-    d->scratch_cap = d->cap;
-  }
+  /* Each node is pushed at most once per query (marked when pushed), so
+   * the scratch stack of d->cap entries is enough. */
   stack = d->scratch;
   if (++d->gen == 0) {
     for (size_t i = 0; i < d->n; i++)

@@ -40,14 +40,16 @@ int crdt_dag_add(crdt_dag *d, crdt_op *op, crdt_dag_status *st);
 size_t crdt_dag_applied(const crdt_dag *d);
 size_t crdt_dag_pending(const crdt_dag *d);
 
-/* Write up to max ids in ascending order; return how many there are. */
+/* Write the smallest min(max, total) ids in ascending order; return the
+ * total. out may be NULL when max is 0. Never fails. */
 size_t crdt_dag_heads(const crdt_dag *d, crdt_id *out, size_t max);
 size_t crdt_dag_missing(const crdt_dag *d, crdt_id *out, size_t max);
 
 /* The applied op with this id, or NULL. Borrowed: lives as long as d. */
 const crdt_op *crdt_dag_get(const crdt_dag *d, const crdt_id *id);
 
-/* 1 if a and b are applied and a is a strict ancestor of b, else 0. */
+/* 1 if a and b are applied and a is a strict ancestor of b, else 0. Never
+ * allocates (its stack grows with the DAG), so never fails. */
 int crdt_dag_precedes(crdt_dag *d, const crdt_id *a, const crdt_id *b);
 
 /* 1 if the applied op shares its author and sequence number with another

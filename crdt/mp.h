@@ -32,7 +32,9 @@ int crdt_mp_unpack(const uint8_t *p, size_t len, unsigned max_depth,
                    msgpack_zone *zone, msgpack_object *obj);
 
 /* Type-checked readers of a decoded object. Each returns BT_ETYPE when the
- * object has another type and BT_ETOOBIG when a length exceeds max. */
+ * object has another type; crdt_mp_str and crdt_mp_array return BT_ETOOBIG
+ * above max, crdt_mp_array BT_EMISSING below min, crdt_mp_bin BT_EINVAL for
+ * any size but want. */
 int crdt_mp_uint(const msgpack_object *o, uint64_t *v);
 int crdt_mp_bin(const msgpack_object *o, size_t want, uint8_t *out); /* exact size */
 int crdt_mp_str(const msgpack_object *o, size_t max, bt_str *out);

@@ -13,6 +13,8 @@
 #include "err.h"
 #include "mp.h"
 
+#include <sodium.h>
+
 #define AT(rec, f, T) ((T *)((char *)(rec) + (f)->off))
 #define CAT(rec, f, T) ((const T *)((const char *)(rec) + (f)->off))
 
@@ -45,7 +47,9 @@ static int check_field(const void *rec, const crdt_field *f)
   switch (f->kind) {
   case CRDT_F_STR:
   case CRDT_F_TEXT:
-    return CAT(rec, f, bt_str)->len > f->max ? BT_ETOOBIG : BT_OK;
+    if (CAT(rec, f, bt_str)->len > f->max)
+      return BT_ETOOBIG;
+    return crdt_text_check(*CAT(rec, f, bt_str), f->kind == CRDT_F_TEXT);
   case CRDT_F_UINT:
     return *CAT(rec, f, uint32_t) > f->max ? BT_EINVAL : BT_OK;
   case CRDT_F_YESNO:
@@ -167,11 +171,14 @@ static int unpack_list(const crdt_field *f, const msgpack_object *o,
     return BT_ENONCANON; /* an empty list is written as an absent field */
   if ((arr = msgpack_zone_malloc(zone, n * f->sub->size)) == NULL)
     return BT_ENOMEM;
+  /* Linked before it is filled, so crdt_rec_wipe reaches it even when a
+   * later item fails. */
+  memset(arr, 0, n * f->sub->size);
+  *AT(rec, f, char *) = arr;
+  *(size_t *)((char *)rec + f->count_off) = n;
   for (size_t i = 0; i < n; i++)
     if ((rc = crdt_rec_unpack(f->sub, &items[i], zone, arr + i * f->sub->size)) != 0)
       return rc;
-  *AT(rec, f, char *) = arr;
-  *(size_t *)((char *)rec + f->count_off) = n;
   return BT_OK;
 }
 
@@ -249,4 +256,61 @@ const crdt_field *crdt_schema_field(const crdt_schema *s, const char *name)
     if (strcmp(s->fields[i].name, name) == 0)
       return &s->fields[i];
   return NULL;
+}
+
+void crdt_rec_wipe(const crdt_schema *s, void *rec)
+{
+  for (size_t i = 0; i < s->nfields; i++) {
+    const crdt_field *f = &s->fields[i];
+    size_t n;
+    char *items;
+
+    if (f->kind != CRDT_F_LIST)
+      continue;
+    n = *(size_t *)((char *)rec + f->count_off);
+    items = *AT(rec, f, char *);
+    for (size_t k = 0; items && k < n; k++)
+      crdt_rec_wipe(f->sub, items + k * f->sub->size);
+    if (items)
+      sodium_memzero(items, n * f->sub->size);
+  }
+  sodium_memzero(rec, s->size);
+}
+
+/* UTF-8 as RFC 3629 has it (shortest form, no surrogates, at most
+ * U+10FFFF), without C0/C1 controls or DEL: names and notes end up on
+ * terminals and in JSON, where those are escapes. Free text may hold
+ * newlines and tabs. */
+int crdt_text_check(bt_str t, int multiline)
+{
+  const uint8_t *p = (const uint8_t *)t.p, *end = p + t.len;
+
+  while (p < end) {
+    uint32_t c = *p++, min;
+    int more;
+
+    if (c < 0x80) {
+      if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t'))) || c == 0x7f)
+        return BT_EINVAL;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf)
+      more = 1, c &= 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+      more = 2, c &= 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+      more = 3, c &= 0x07, min = 0x10000;
+    else
+      return BT_EINVAL;
+    if (end - p < more)
+      return BT_EINVAL;
+    for (int k = 0; k < more; k++, p++) {
+      if ((*p & 0xc0) != 0x80)
+        return BT_EINVAL;
+      c = c << 6 | (*p & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) || (c >= 0x80 && c <= 0x9f))
+      return BT_EINVAL;
+  }
+  return BT_OK;
 }

@@ -21,8 +21,8 @@
 #include "types.h"
 
 typedef enum {
-  CRDT_F_STR = 1, /* bt_str, UTF-8, up to max bytes (short text) */
-  CRDT_F_TEXT,    /* bt_str, up to max bytes (free text) */
+  CRDT_F_STR = 1, /* bt_str, UTF-8, one line, up to max bytes */
+  CRDT_F_TEXT,    /* bt_str, UTF-8, newlines and tabs allowed, up to max bytes */
   CRDT_F_UINT,    /* uint32_t, 0..max; written when non-zero or required */
   CRDT_F_YESNO,   /* uint32_t: 0 not recorded, 1 yes, 2 no; wire: bool */
   CRDT_F_ENUM,    /* uint32_t, 1..max, names[v] */
@@ -72,6 +72,15 @@ int crdt_rec_pack(msgpack_packer *pk, const crdt_schema *s, const void *rec);
  * rejects. The caller proves canonical form by re-packing and comparing. */
 int crdt_rec_unpack(const crdt_schema *s, const msgpack_object *o,
                     msgpack_zone *zone, void *rec);
+
+/* Wipes a decoded record: every list it reaches (recursively), then the
+ * record itself. The memory stays allocated (it belongs to a zone). */
+void crdt_rec_wipe(const crdt_schema *s, void *rec);
+
+/* BT_OK if t is UTF-8 text without control characters (newline and tab
+ * allowed when multiline), else BT_EINVAL. Applied to every STR and TEXT
+ * field, both ways. */
+int crdt_text_check(bt_str t, int multiline);
 
 /* Field lookup by name, for front ends; NULL if none. */
 const crdt_field *crdt_schema_field(const crdt_schema *s, const char *name);

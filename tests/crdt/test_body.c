@@ -945,9 +945,9 @@ Test(crdt_body, unknown_types_with_random_canonical_maps_round_trip)
       msgpack_pack_uint64(&h.pk, key);
       switch (gen_below(&r, 4)) {
       case 0: msgpack_pack_uint64(&h.pk, gen_u64(&r) >> gen_below(&r, 64)); break;
-      case 1: crdt_mp_pack_str(&h.pk, "some text", gen_below(&r, 10)); break;
+      case 1: crdt_mp_pack_str(&h.pk, "some text", 1 + gen_below(&r, 9)); break;
       case 2: gen_below(&r, 2) ? msgpack_pack_true(&h.pk) : msgpack_pack_false(&h.pk); break;
-      default: crdt_mp_pack_bin(&h.pk, "0123456789abcdef", gen_below(&r, 17)); break;
+      default: crdt_mp_pack_bin(&h.pk, "0123456789abcdef", 1 + gen_below(&r, 16)); break;
       }
     }
     rc = dec(h.sb.data, h.sb.size, &d);
@@ -971,6 +971,17 @@ Test(crdt_body, unknown_types_with_non_canonical_maps_are_rejected)
   EXPECT(dec_map(200, MAP(0x81, 0x01, 0xd9, 0x01, 'x')), BT_ENONCANON, "str8 value");
   EXPECT(dec_map(200, MAP(0xde, 0x00, 0x01, 0x01, 0x01)), BT_ENONCANON, "map16");
   EXPECT(dec_map(200, MAP(0x81, 0x01, 0x91, 0xd0, 0x01)), BT_ENONCANON, "nested long");
+  EXPECT(dec_map(200, MAP(0x81, 0x01, 0x82, 0x02, 0x00, 0x01, 0x00)), BT_ENONCANON,
+         "nested keys descending");
+  EXPECT(dec_map(200, MAP(0x81, 0x01, 0x82, 0x01, 0x00, 0x01, 0x00)), BT_ENONCANON,
+         "nested key repeated");
+  EXPECT(dec_map(200, MAP(0x81, 0x01, 0x81, 0xa1, 'k', 0x00)), BT_ENONCANON, "nested str key");
+  EXPECT(dec_map(200, MAP(0x81, 0x01, 0xa0)), BT_ENONCANON, "empty string value");
+  EXPECT(dec_map(200, MAP(0x81, 0x01, 0xc4, 0x00)), BT_ENONCANON, "empty bin value");
+  EXPECT(dec_map(200, MAP(0x81, 0x01, 0x90)), BT_ENONCANON, "empty array value");
+  EXPECT(dec_map(200, MAP(0x81, 0x01, 0x80)), BT_ENONCANON, "empty map value");
+  EXPECT(dec_map(200, MAP(0x80)), BT_OK, "a type with no fields");
+  EXPECT(dec_map(200, MAP(0x81, 0x01, 0x92, 0x01, 0x81, 0x03, 0xff)), BT_OK, "nested ok");
   EXPECT(dec_map(200, MAP(0x81, 0x01, 0xc0)), BT_ENONCANON, "nil value");
   EXPECT(dec_map(200, MAP(0x81, 0x01, 0x92, 0x01, 0xc0)), BT_ENONCANON, "nested nil");
   EXPECT(dec_map(200, MAP(0x81, 0x01, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0)), BT_ETYPE, "float");
@@ -1014,4 +1025,56 @@ Test(crdt_body, type_names)
   cr_assert_null(crdt_fs_name(CRDT_FS_END));
   for (uint32_t f = 1; f < CRDT_FS_END; f++)
     cr_assert_eq(crdt_fs_lookup(crdt_fs_name(f)), f);
+}
+
+/* What a decoder would refuse, the encoder refuses too: nothing is sealed
+ * that no reader could open. */
+Test(crdt_body, encoder_refuses_what_no_decoder_accepts)
+{
+  static const uint8_t not_map[] = {0x01}, trailing[] = {0x80, 0x80},
+                       nested_nil[] = {0x81, 0x01, 0xc0};
+  crdt_body b = {.hlc = HLC0, .type = 200, .user = BT_STR("dsl.jones")};
+  msgpack_sbuffer sb;
+
+  msgpack_sbuffer_init(&sb);
+  b.raw = (bt_str){(const char *)not_map, sizeof(not_map)};
+  cr_assert_eq(crdt_body_encode(&b, &sb), BT_ETYPE);
+  b.raw = (bt_str){(const char *)trailing, sizeof(trailing)};
+  cr_assert_eq(crdt_body_encode(&b, &sb), BT_ETRAILING);
+  b.raw = (bt_str){(const char *)nested_nil, sizeof(nested_nil)};
+  cr_assert_eq(crdt_body_encode(&b, &sb), BT_ENONCANON);
+  b.type = 0;
+  cr_assert_eq(crdt_body_encode(&b, &sb), BT_EINVAL, "type 0");
+  crdt_mp_secure_destroy(&sb);
+}
+
+/* Names, notes and user ids reach terminals and JSON: UTF-8 only, no
+ * control characters (free text may hold newlines and tabs). */
+Test(crdt_body, text_must_be_utf8_without_control_characters)
+{
+  static const char *const bad[] = {
+    "Amy\x1b[2J", "A\0my", "\xff\xfe", "caf\xc3", "\xc0\xaf", "\xed\xa0\x80",
+    "\xf4\x90\x80\x80", "\xc2\x9b", "a\x7f", "a\rb",
+  };
+  static const size_t badlen[] = {7, 4, 2, 4, 2, 3, 4, 2, 2, 3};
+  crdt_concern c = {.written_at = 1, .author_name = BT_STR("Ms Teacher"),
+                    .author_role = BT_STR("class teacher"), .facts = BT_STR("ok")};
+  const crdt_schema *s = crdt_body_schema(CRDT_OP_CONCERN);
+
+  cr_assert_eq(crdt_rec_check(s, &c), BT_OK);
+  c.facts = BT_STR("line one\n\tline two \xe2\x80\x94 Zo\xc3\xab \xf0\x9f\x99\x82");
+  cr_assert_eq(crdt_rec_check(s, &c), BT_OK, "newline, tab and UTF-8 in free text");
+  c.author_name = BT_STR("Zo\xc3\xab\nX");
+  cr_assert_eq(crdt_rec_check(s, &c), BT_EINVAL, "newline in a one-line field");
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    c.author_name = BT_STR("Ms Teacher");
+    c.facts = (bt_str){bad[i], badlen[i]};
+    cr_assert_eq(crdt_rec_check(s, &c), BT_EINVAL, "bad text %zu", i);
+  }
+  crdt_body b = {.hlc = HLC0, .type = CRDT_OP_TAG_ADD, .user = {"ds\x1bl", 4}};
+  msgpack_sbuffer sb;
+  b.u.tag.tag = BT_STR("dv");
+  msgpack_sbuffer_init(&sb);
+  cr_assert_eq(crdt_body_encode(&b, &sb), BT_EINVAL, "escape in a user id");
+  crdt_mp_secure_destroy(&sb);
 }

@@ -29,7 +29,14 @@
   X(MISSING,  -1019, "required field missing")                            \
   X(SEQ,      -1020, "bad sequence number")                               \
   X(PARENTS,  -1021, "bad parent list")                                   \
-  X(DATE,     -1022, "invalid date")
+  X(DATE,     -1022, "invalid date")                                      \
+  X(FULL,     -1023, "the store is full (raise its map size)")             \
+  X(CORRUPT,  -1024, "not a Baton store, or damaged")                     \
+  X(PASS,     -1025, "wrong passphrase or key file")                      \
+  X(KEYFILE,  -1026, "key file must be 32 random bytes, mode 0600, yours") \
+  X(NOFILE,   -1027, "this node does not hold that case file")            \
+  X(READONLY, -1028, "the data directory is not writable")                \
+  X(STORE,    -1029, "storage error")
 
 typedef enum {
   BT_OK = 0,

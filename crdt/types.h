@@ -15,6 +15,11 @@ typedef struct {
   size_t len;
 } bt_str;
 
+typedef struct {
+  const uint8_t *p;
+  size_t len;
+} bt_bytes;
+
 #define BT_STR(lit) ((bt_str){(lit), sizeof(lit) - 1})
 
 #define CRDT_ID_LEN     32 /* op id: BLAKE2b-256 of the envelope */

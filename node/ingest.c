@@ -1,0 +1,651 @@
+/* node/ingest.c: every op, received or authored here, enters the store here.
+ *
+ * Phase 1 (any thread, no LMDB): decode and verify each envelope. Large
+ *   batches are split across threads: Ed25519 dominates the cost.
+ * Phase 2 (one write transaction): file and epoch known? already held?
+ *   parents all stored? Then the op is stored with its indexes, or parked in
+ *   the causal buffer, and storing an op releases buffered ops that waited
+ *   for it. Fingerprint buckets and file totals are summed per batch and
+ *   written once per batch.
+ *
+ * Acceptance depends on the op and its causal past only, never on keys:
+ * a relay (no key) and a reader store exactly the same ops. */
+#define _POSIX_C_SOURCE 200809L
+#include "store_int.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "crdt/err.h"
+
+#define PARALLEL_MIN 64 /* below this, threads cost more than they save */
+
+/* ---- keys ----------------------------------------------------------------- */
+
+static void be32(uint8_t *p, uint32_t v)
+{
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void be64(uint8_t *p, uint64_t v)
+{
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static int put(MDB_txn *t, MDB_dbi db, const void *k, size_t kl, const void *v, size_t vl)
+{
+  MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
+
+  return node__err(mdb_put(t, db, &key, &val, 0));
+}
+
+static int del(MDB_txn *t, MDB_dbi db, const void *k, size_t kl)
+{
+  MDB_val key = {kl, (void *)k};
+  int rc = mdb_del(t, db, &key, NULL);
+
+  return rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
+}
+
+static int has(MDB_txn *t, MDB_dbi db, const void *k, size_t kl)
+{
+  MDB_val key = {kl, (void *)k}, v;
+  int rc = mdb_get(t, db, &key, &v);
+
+  return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : node__err(rc);
+}
+
+static void fid(uint8_t out[CRDT_FILE_LEN + CRDT_ID_LEN], const uint8_t *file, const crdt_id *id)
+{
+  memcpy(out, file, CRDT_FILE_LEN);
+  memcpy(out + CRDT_FILE_LEN, id->b, CRDT_ID_LEN);
+}
+
+/* ---- per-batch sums --------------------------------------------------------- */
+
+typedef struct {
+  uint8_t file[CRDT_FILE_LEN];
+  uint32_t hour;
+  uint64_t count;
+  uint8_t sum[32];
+} bucket;
+
+typedef struct {
+  node_store *s;
+  MDB_txn *t;
+  bucket *b;
+  size_t nb, capb;
+  crdt_op **stack; /* ops released from the buffer, still to store */
+  size_t nstack, capstack;
+  node_ingest_stats *st;
+} batch;
+
+static int bucket_add(batch *x, const crdt_op *op)
+{
+  for (size_t i = x->nb; i-- > 0;) {
+    bucket *k = &x->b[i];
+    if (k->hour == op->h.hour && memcmp(k->file, op->h.file, CRDT_FILE_LEN) == 0) {
+      k->count++;
+      node__sum_add(k->sum, &op->id);
+      return BT_OK;
+    }
+  }
+  if (x->nb == x->capb) {
+    size_t cap = x->capb ? 2 * x->capb : 16;
+    bucket *nb = realloc(x->b, cap * sizeof(*nb));
+    if (nb == NULL)
+      return BT_ENOMEM;
+    x->b = nb;
+    x->capb = cap;
+  }
+  bucket *k = &x->b[x->nb++];
+  memcpy(k->file, op->h.file, CRDT_FILE_LEN);
+  k->hour = op->h.hour;
+  k->count = 1;
+  memset(k->sum, 0, 32);
+  node__sum_add(k->sum, &op->id);
+  return BT_OK;
+}
+
+static void sum_bytes(uint8_t acc[32], const uint8_t add[32])
+{
+  crdt_id id;
+
+  memcpy(id.b, add, 32);
+  node__sum_add(acc, &id);
+}
+
+/* Bucket value: count (8, little-endian) | sum (32). */
+static int flush_buckets(batch *x)
+{
+  for (size_t i = 0; i < x->nb; i++) {
+    bucket *k = &x->b[i];
+    uint8_t key[CRDT_FILE_LEN + 4], val[40] = {0};
+    MDB_val kv = {sizeof(key), key}, v;
+    filerec r;
+    uint64_t count = 0;
+    int rc;
+
+    memcpy(key, k->file, CRDT_FILE_LEN);
+    be32(key + CRDT_FILE_LEN, k->hour);
+    rc = mdb_get(x->t, x->s->db[DB_FPB], &kv, &v);
+    if (rc == 0 && v.mv_size == sizeof(val))
+      memcpy(val, v.mv_data, sizeof(val));
+    else if (rc != MDB_NOTFOUND)
+      return rc == 0 ? BT_ECORRUPT : node__err(rc);
+    for (int j = 7; j >= 0; j--)
+      count = count << 8 | val[j];
+    count += k->count;
+    for (int j = 0; j < 8; j++)
+      val[j] = (uint8_t)(count >> (8 * j));
+    sum_bytes(val + 8, k->sum);
+    if ((rc = put(x->t, x->s->db[DB_FPB], key, sizeof(key), val, sizeof(val))) != 0 ||
+        (rc = node__filerec_get(x->s, x->t, k->file, &r)) != 0)
+      return rc;
+    r.count += k->count;
+    sum_bytes(r.sum, k->sum);
+    if ((rc = node__filerec_put(x->s, x->t, k->file, &r)) != 0)
+      return rc;
+  }
+  return BT_OK;
+}
+
+/* ---- storing one op ------------------------------------------------------------ */
+
+/* Same author, same sequence number, another op: keep both, flag both.
+ * seq[file|author|seq|id] lists every op at one (author, seq). */
+static int check_equivocation(batch *x, const crdt_op *op)
+{
+  uint8_t pre[CRDT_FILE_LEN + CRDT_PK_LEN + 8], k[sizeof(pre) + CRDT_ID_LEN];
+  uint8_t e[CRDT_FILE_LEN + CRDT_ID_LEN];
+  MDB_val key = {sizeof(pre), pre}, v;
+  MDB_cursor *c;
+  int mrc, rc = BT_OK, found = 0;
+
+  memcpy(pre, op->h.file, CRDT_FILE_LEN);
+  memcpy(pre + CRDT_FILE_LEN, op->h.author, CRDT_PK_LEN);
+  be64(pre + CRDT_FILE_LEN + CRDT_PK_LEN, op->h.seq);
+  if ((mrc = mdb_cursor_open(x->t, x->s->db[DB_SEQ], &c)) != 0)
+    return node__err(mrc);
+  mrc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+  while (mrc == 0 && key.mv_size == sizeof(k) && memcmp(key.mv_data, pre, sizeof(pre)) == 0) {
+    memcpy(e, op->h.file, CRDT_FILE_LEN);
+    memcpy(e + CRDT_FILE_LEN, (uint8_t *)key.mv_data + sizeof(pre), CRDT_ID_LEN);
+    if ((rc = put(x->t, x->s->db[DB_EQUIV], e, sizeof(e), "", 0)) != 0)
+      break;
+    found = 1;
+    mrc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(c);
+  if (rc != 0)
+    return rc;
+  if (mrc != 0 && mrc != MDB_NOTFOUND)
+    return node__err(mrc);
+  memcpy(k, pre, sizeof(pre));
+  memcpy(k + sizeof(pre), op->id.b, CRDT_ID_LEN);
+  if ((rc = put(x->t, x->s->db[DB_SEQ], k, sizeof(k), "", 0)) != 0 || !found)
+    return rc;
+  x->st->equivocations++;
+  fid(e, op->h.file, &op->id);
+  return put(x->t, x->s->db[DB_EQUIV], e, sizeof(e), "", 0);
+}
+
+static int store_op(batch *x, const crdt_op *op)
+{
+  uint8_t k[CRDT_FILE_LEN + 4 + CRDT_ID_LEN], h[CRDT_FILE_LEN + CRDT_ID_LEN];
+  MDB_val key = {CRDT_ID_LEN, (void *)op->id.b}, val = {op->env_len, (void *)op->env};
+  node_store *s = x->s;
+  int rc;
+
+  if ((rc = mdb_put(x->t, s->db[DB_OPS], &key, &val, MDB_NOOVERWRITE)) != 0)
+    return node__err(rc);
+  memcpy(k, op->h.file, CRDT_FILE_LEN);
+  be32(k + CRDT_FILE_LEN, op->h.hour);
+  memcpy(k + CRDT_FILE_LEN + 4, op->id.b, CRDT_ID_LEN);
+  if ((rc = put(x->t, s->db[DB_FILEOPS], k, sizeof(k), "", 0)) != 0)
+    return rc;
+  for (size_t i = 0; i < op->h.nparents; i++) {
+    fid(h, op->h.file, &op->h.parents[i]);
+    if ((rc = del(x->t, s->db[DB_HEADS], h, sizeof(h))) != 0)
+      return rc;
+  }
+  fid(h, op->h.file, &op->id);
+  if ((rc = put(x->t, s->db[DB_HEADS], h, sizeof(h), "", 0)) != 0 ||
+      (rc = del(x->t, s->db[DB_MISSING], h, sizeof(h))) != 0 ||
+      (rc = check_equivocation(x, op)) != 0)
+    return rc;
+  return bucket_add(x, op);
+}
+
+/* Parks op until its parents are stored: waiting[parent|op] for each one
+ * not stored, missing[file|parent] for those nobody has sent at all. */
+static int buffer_op(batch *x, const crdt_op *op)
+{
+  uint8_t w[2 * CRDT_ID_LEN], m[CRDT_FILE_LEN + CRDT_ID_LEN];
+  node_store *s = x->s;
+  int rc;
+
+  if ((rc = put(x->t, s->db[DB_BUFFER], op->id.b, CRDT_ID_LEN, op->env, op->env_len)) != 0)
+    return rc;
+  fid(m, op->h.file, &op->id);
+  if ((rc = del(x->t, s->db[DB_MISSING], m, sizeof(m))) != 0)
+    return rc;
+  for (size_t i = 0; i < op->h.nparents; i++) {
+    const crdt_id *p = &op->h.parents[i];
+    if ((rc = has(x->t, s->db[DB_OPS], p->b, CRDT_ID_LEN)) != 0) {
+      if (rc < 0)
+        return rc;
+      continue;
+    }
+    memcpy(w, p->b, CRDT_ID_LEN);
+    memcpy(w + CRDT_ID_LEN, op->id.b, CRDT_ID_LEN);
+    if ((rc = put(x->t, s->db[DB_WAITING], w, sizeof(w), "", 0)) != 0)
+      return rc;
+    if ((rc = has(x->t, s->db[DB_BUFFER], p->b, CRDT_ID_LEN)) < 0)
+      return rc;
+    fid(m, op->h.file, p);
+    if (rc == 0 && (rc = put(x->t, s->db[DB_MISSING], m, sizeof(m), "", 0)) != 0)
+      return rc;
+  }
+  return BT_OK;
+}
+
+static int all_parents_stored(batch *x, const crdt_op *op)
+{
+  for (size_t i = 0; i < op->h.nparents; i++) {
+    int rc = has(x->t, x->s->db[DB_OPS], op->h.parents[i].b, CRDT_ID_LEN);
+    if (rc <= 0)
+      return rc;
+  }
+  return 1;
+}
+
+static int push(batch *x, crdt_op *op)
+{
+  if (x->nstack == x->capstack) {
+    size_t cap = x->capstack ? 2 * x->capstack : 16;
+    crdt_op **ns = realloc(x->stack, cap * sizeof(*ns));
+    if (ns == NULL) {
+      crdt_op_free(op);
+      return BT_ENOMEM;
+    }
+    x->stack = ns;
+    x->capstack = cap;
+  }
+  x->stack[x->nstack++] = op;
+  return BT_OK;
+}
+
+/* Collects the ops waiting for id (waiting[id|child]) and drops the
+ * entries. *kids is malloc'd. */
+static int take_waiters(batch *x, const crdt_id *id, crdt_id **kids, size_t *n)
+{
+  MDB_val key = {CRDT_ID_LEN, (void *)id->b}, v;
+  MDB_cursor *c;
+  crdt_id *k = NULL;
+  size_t nk = 0;
+  int rc;
+
+  if ((rc = mdb_cursor_open(x->t, x->s->db[DB_WAITING], &c)) != 0)
+    return node__err(rc);
+  rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+  while (rc == 0 && key.mv_size == 2 * CRDT_ID_LEN &&
+         memcmp(key.mv_data, id->b, CRDT_ID_LEN) == 0) {
+    crdt_id *nkids = realloc(k, (nk + 1) * sizeof(*k));
+    if (nkids == NULL) {
+      rc = ENOMEM;
+      break;
+    }
+    k = nkids;
+    memcpy(k[nk++].b, (uint8_t *)key.mv_data + CRDT_ID_LEN, CRDT_ID_LEN);
+    rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(c);
+  if (rc != 0 && rc != MDB_NOTFOUND) {
+    free(k);
+    return rc == ENOMEM ? BT_ENOMEM : node__err(rc);
+  }
+  for (size_t i = 0; i < nk; i++) {
+    uint8_t w[2 * CRDT_ID_LEN];
+    memcpy(w, id->b, CRDT_ID_LEN);
+    memcpy(w + CRDT_ID_LEN, k[i].b, CRDT_ID_LEN);
+    if ((rc = del(x->t, x->s->db[DB_WAITING], w, sizeof(w))) != 0) {
+      free(k);
+      return rc;
+    }
+  }
+  *kids = k;
+  *n = nk;
+  return BT_OK;
+}
+
+/* Buffered ops that waited for id: those whose parents are now all stored
+ * leave the buffer and are pushed to be stored. Buffered envelopes were
+ * verified when they arrived. */
+static int release(batch *x, const crdt_id *id)
+{
+  crdt_id *kids;
+  size_t n;
+  int rc;
+
+  if ((rc = take_waiters(x, id, &kids, &n)) != 0)
+    return rc;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    MDB_val bk = {CRDT_ID_LEN, kids[i].b}, env;
+    crdt_op *child;
+
+    if ((rc = mdb_get(x->t, x->s->db[DB_BUFFER], &bk, &env)) != 0) {
+      rc = rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
+      continue;
+    }
+    if ((rc = crdt_op_decode(env.mv_data, env.mv_size, &child)) != 0) {
+      rc = BT_ECORRUPT; /* we stored it decoded once */
+      break;
+    }
+    if ((rc = all_parents_stored(x, child)) != 1) {
+      crdt_op_free(child);
+      continue;
+    }
+    if ((rc = node__err(mdb_del(x->t, x->s->db[DB_BUFFER], &bk, NULL))) == 0)
+      rc = push(x, child);
+    else
+      crdt_op_free(child);
+  }
+  free(kids);
+  return rc;
+}
+
+/* Stores op, then everything its arrival releases (depth-first). */
+static int store_and_release(batch *x, const crdt_op *op)
+{
+  int rc;
+
+  if ((rc = store_op(x, op)) != 0 || (rc = release(x, &op->id)) != 0)
+    return rc;
+  while (x->nstack > 0) {
+    crdt_op *c = x->stack[--x->nstack];
+    rc = store_op(x, c);
+    if (rc == 0)
+      rc = release(x, &c->id);
+    crdt_op_free(c);
+    if (rc != 0)
+      return rc;
+    x->st->released++;
+  }
+  return BT_OK;
+}
+
+/* ---- the batch ------------------------------------------------------------------ */
+
+/* The file must be one we hold or carry, and the epoch one we know of. */
+static int check_scope(batch *x, const crdt_op *op)
+{
+  uint8_t k[CRDT_FILE_LEN + CRDT_EPOCH_LEN];
+  filerec r;
+  int rc;
+
+  if ((rc = node__filerec_get(x->s, x->t, op->h.file, &r)) != 0)
+    return rc;
+  memcpy(k, op->h.file, CRDT_FILE_LEN);
+  memcpy(k + CRDT_FILE_LEN, op->h.epoch, CRDT_EPOCH_LEN);
+  rc = has(x->t, x->s->db[DB_EPOCHS], k, sizeof(k));
+  return rc == 1 ? BT_OK : rc == 0 ? BT_EEPOCH : rc;
+}
+
+static int ingest_one(batch *x, const crdt_op *op, node_ingest_result *r)
+{
+  int rc;
+
+  r->id = op->id;
+  if ((rc = check_scope(x, op)) != 0) {
+    if (rc != BT_ENOFILE && rc != BT_EEPOCH)
+      return rc;
+    r->status = NODE_REJECTED;
+    r->reason = rc;
+    x->st->rejected++;
+    return BT_OK;
+  }
+  if ((rc = has(x->t, x->s->db[DB_OPS], op->id.b, CRDT_ID_LEN)) == 0)
+    rc = has(x->t, x->s->db[DB_BUFFER], op->id.b, CRDT_ID_LEN);
+  if (rc < 0)
+    return rc;
+  if (rc == 1) {
+    r->status = NODE_DUPLICATE;
+    x->st->duplicate++;
+    return BT_OK;
+  }
+  if ((rc = all_parents_stored(x, op)) < 0)
+    return rc;
+  if (rc == 0) {
+    r->status = NODE_BUFFERED;
+    x->st->buffered++;
+    return buffer_op(x, op);
+  }
+  r->status = NODE_STORED;
+  x->st->stored++;
+  return store_and_release(x, op);
+}
+
+int node__ingest_txn(node_store *s, MDB_txn *t, crdt_op **ops, size_t n,
+                     node_ingest_result *res, node_ingest_stats *st)
+{
+  node_ingest_stats local = {0};
+  batch x = {.s = s, .t = t, .st = st ? st : &local};
+  int rc = BT_OK;
+
+  for (size_t i = 0; i < n && rc == 0; i++)
+    if (ops[i] != NULL)
+      rc = ingest_one(&x, ops[i], &res[i]);
+  if (rc == 0)
+    rc = flush_buckets(&x);
+  for (size_t i = 0; i < x.nstack; i++)
+    crdt_op_free(x.stack[i]);
+  free(x.stack);
+  free(x.b);
+  return rc;
+}
+
+/* ---- phase 1: decode and verify, on several threads for big batches ---------- */
+
+typedef struct {
+  const bt_bytes *envs;
+  crdt_op **ops;
+  node_ingest_result *res;
+  size_t lo, hi;
+} slice;
+
+static void check_slice(void *arg)
+{
+  slice *sl = arg;
+
+  for (size_t i = sl->lo; i < sl->hi; i++) {
+    node_ingest_result *r = &sl->res[i];
+    int rc = crdt_op_decode(sl->envs[i].p, sl->envs[i].len, &sl->ops[i]);
+
+    memset(r, 0, sizeof(*r));
+    if (rc == 0) {
+      r->id = sl->ops[i]->id;
+      if ((rc = crdt_op_verify(sl->ops[i])) != 0) {
+        crdt_op_free(sl->ops[i]);
+        sl->ops[i] = NULL;
+      }
+    } else {
+      sl->ops[i] = NULL;
+    }
+    if (rc != 0) {
+      r->status = NODE_REJECTED;
+      r->reason = rc;
+    }
+  }
+}
+
+static void check_all(node_store *s, const bt_bytes *envs, size_t n, crdt_op **ops,
+                      node_ingest_result *res)
+{
+  unsigned nt = s->threads ? s->threads : uv_available_parallelism();
+  slice sl[16];
+  uv_thread_t th[16];
+  int started[16] = {0};
+
+  if (nt > 16)
+    nt = 16;
+  if (nt < 2 || n < PARALLEL_MIN) {
+    sl[0] = (slice){envs, ops, res, 0, n};
+    check_slice(&sl[0]);
+    return;
+  }
+  for (unsigned i = 0; i < nt; i++)
+    sl[i] = (slice){envs, ops, res, n * i / nt, n * (i + 1) / nt};
+  /* The calling thread takes the first slice; a thread that cannot be
+   * started has its slice done here too. */
+  for (unsigned i = 1; i < nt; i++)
+    started[i] = uv_thread_create(&th[i], check_slice, &sl[i]) == 0;
+  check_slice(&sl[0]);
+  for (unsigned i = 1; i < nt; i++) {
+    if (started[i])
+      uv_thread_join(&th[i]);
+    else
+      check_slice(&sl[i]);
+  }
+}
+
+int node_ingest(node_store *s, const bt_bytes *envs, size_t n, node_ingest_result *res,
+                node_ingest_stats *stats)
+{
+  node_ingest_stats st = {0};
+  crdt_op **ops = calloc(n ? n : 1, sizeof(*ops));
+  MDB_txn *t;
+  int rc;
+
+  if (ops == NULL)
+    return BT_ENOMEM;
+  check_all(s, envs, n, ops, res);
+  for (size_t i = 0; i < n; i++)
+    st.rejected += ops[i] == NULL;
+  if ((rc = mdb_txn_begin(s->env, NULL, 0, &t)) == 0) {
+    if ((rc = node__ingest_txn(s, t, ops, n, res, &st)) == 0)
+      rc = node__err(mdb_txn_commit(t));
+    else
+      mdb_txn_abort(t);
+  } else {
+    rc = node__err(rc);
+  }
+  for (size_t i = 0; i < n; i++)
+    crdt_op_free(ops[i]);
+  free(ops);
+  if (rc == 0) {
+    node__cache_drop(s, NULL);
+    if (stats)
+      *stats = st;
+  }
+  return rc;
+}
+
+/* ---- authoring ---------------------------------------------------------------- */
+
+/* Up to CRDT_PARENTS_MAX heads of the file, ascending (the key order). */
+static int read_heads(node_store *s, MDB_txn *t, const uint8_t *file, crdt_id *out,
+                      size_t *n)
+{
+  MDB_val key = {CRDT_FILE_LEN, (void *)file}, v;
+  MDB_cursor *c;
+  int rc;
+
+  *n = 0;
+  if ((rc = mdb_cursor_open(t, s->db[DB_HEADS], &c)) != 0)
+    return node__err(rc);
+  rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+  while (rc == 0 && *n < CRDT_PARENTS_MAX && key.mv_size == CRDT_FILE_LEN + CRDT_ID_LEN &&
+         memcmp(key.mv_data, file, CRDT_FILE_LEN) == 0) {
+    memcpy(out[(*n)++].b, (uint8_t *)key.mv_data + CRDT_FILE_LEN, CRDT_ID_LEN);
+    rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(c);
+  return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
+}
+
+/* The highest sequence number this device has used in the file. */
+static int last_seq(node_store *s, MDB_txn *t, const uint8_t *file, uint64_t *seq)
+{
+  uint8_t k[CRDT_FILE_LEN + CRDT_PK_LEN + 8 + CRDT_ID_LEN];
+  MDB_val key = {sizeof(k), k}, v;
+  MDB_cursor *c;
+  int rc;
+
+  memcpy(k, file, CRDT_FILE_LEN);
+  memcpy(k + CRDT_FILE_LEN, s->device_pk, CRDT_PK_LEN);
+  memset(k + CRDT_FILE_LEN + CRDT_PK_LEN, 0xff, 8 + CRDT_ID_LEN);
+  *seq = 0;
+  if ((rc = mdb_cursor_open(t, s->db[DB_SEQ], &c)) != 0)
+    return node__err(rc);
+  rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+  rc = rc == 0 ? mdb_cursor_get(c, &key, &v, MDB_PREV) : mdb_cursor_get(c, &key, &v, MDB_LAST);
+  if (rc == 0 && key.mv_size == sizeof(k) &&
+      memcmp(key.mv_data, k, CRDT_FILE_LEN + CRDT_PK_LEN) == 0) {
+    const uint8_t *p = (const uint8_t *)key.mv_data + CRDT_FILE_LEN + CRDT_PK_LEN;
+    for (int i = 0; i < 8; i++)
+      *seq = *seq << 8 | p[i];
+  }
+  mdb_cursor_close(c);
+  return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
+}
+
+static int seal_here(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *b,
+                     crdt_op **out)
+{
+  crdt_id parents[CRDT_PARENTS_MAX];
+  uint8_t nonce[CRDT_NONCE_LEN], hlc[8];
+  crdt_header h = {.version = CRDT_OP_VERSION, .parents = parents};
+  node_secret *key;
+  filerec r;
+  int rc;
+
+  if ((rc = node__filerec_get(s, t, file, &r)) != 0 ||
+      (rc = read_heads(s, t, file, parents, &h.nparents)) != 0 ||
+      (rc = last_seq(s, t, file, &h.seq)) != 0)
+    return rc;
+  if ((rc = node__epoch_key(s, t, file, r.epoch, &key)) != 0)
+    return rc == BT_ENOTFOUND ? BT_EEPOCH : rc; /* we carry it, we cannot write it */
+  h.seq++;
+  memcpy(h.file, file, CRDT_FILE_LEN);
+  memcpy(h.author, s->device_pk, CRDT_PK_LEN);
+  memcpy(h.epoch, r.epoch, CRDT_EPOCH_LEN);
+  b->hlc = crdt_hlc_now(&s->hlc, node__now_ms(s));
+  h.hour = crdt_hlc_hour(b->hlc);
+  for (int i = 0; i < 8; i++)
+    hlc[i] = (uint8_t)(b->hlc >> (8 * i));
+  randombytes_buf(nonce, sizeof(nonce));
+  rc = crdt_op_seal(&h, b, node_secret_bytes(key), nonce, node_secret_bytes(s->device), out);
+  node_secret_free(key);
+  if (rc == 0 && (rc = put(t, s->db[DB_META], "hlc", 3, hlc, sizeof(hlc))) != 0)
+    crdt_op_free(*out);
+  return rc;
+}
+
+int node_author(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_body *b, crdt_id *id)
+{
+  node_ingest_result res = {0};
+  crdt_op *op = NULL;
+  MDB_txn *t;
+  int rc;
+
+  if ((rc = mdb_txn_begin(s->env, NULL, 0, &t)) != 0)
+    return node__err(rc);
+  if ((rc = seal_here(s, t, file, b, &op)) == 0 &&
+      (rc = node__ingest_txn(s, t, &op, 1, &res, NULL)) == 0)
+    rc = res.status == NODE_STORED ? BT_OK : res.reason ? res.reason : BT_ESTORE;
+  if (rc == 0)
+    rc = node__err(mdb_txn_commit(t));
+  else
+    mdb_txn_abort(t);
+  if (rc == 0 && id)
+    *id = op->id;
+  crdt_op_free(op);
+  if (rc == 0)
+    node__cache_drop(s, file);
+  return rc;
+}

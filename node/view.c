@@ -1,0 +1,323 @@
+/* node/view.c: reading the store: heads, missing ids, ops, fingerprints, and
+ * materialised case files.
+ *
+ * A materialised file is kept in memory only (its plaintext never touches
+ * the disk) with the DAG it was built from, and dropped when a write may
+ * have changed it. */
+#define _POSIX_C_SOURCE 200809L
+#include "store_int.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt/err.h"
+
+struct cached {
+  cached *next;
+  uint8_t file[CRDT_FILE_LEN];
+  crdt_dag *dag;
+  crdt_casefile *cf;
+};
+
+/* Lists ids stored under a file prefix in db (keys file|id), ascending. */
+static int list_ids(node_store *s, MDB_dbi db, const uint8_t *file, crdt_id *out,
+                    size_t max, size_t *n)
+{
+  MDB_val key = {CRDT_FILE_LEN, (void *)file}, v;
+  MDB_txn *t;
+  MDB_cursor *c;
+  int rc;
+
+  *n = 0;
+  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
+    return node__err(rc);
+  if ((rc = mdb_cursor_open(t, db, &c)) == 0) {
+    rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size == CRDT_FILE_LEN + CRDT_ID_LEN &&
+           memcmp(key.mv_data, file, CRDT_FILE_LEN) == 0) {
+      if (*n < max)
+        memcpy(out[*n].b, (uint8_t *)key.mv_data + CRDT_FILE_LEN, CRDT_ID_LEN);
+      (*n)++;
+      rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+  }
+  mdb_txn_abort(t);
+  return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
+}
+
+int node_heads(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_id *out, size_t max,
+               size_t *n)
+{
+  return list_ids(s, s->db[DB_HEADS], file, out, max, n);
+}
+
+int node_missing(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_id *out, size_t max,
+                 size_t *n)
+{
+  return list_ids(s, s->db[DB_MISSING], file, out, max, n);
+}
+
+int node_op_get(node_store *s, const crdt_id *id, crdt_op **out)
+{
+  MDB_val key = {CRDT_ID_LEN, (void *)id->b}, v;
+  MDB_txn *t;
+  int rc;
+
+  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
+    return node__err(rc);
+  if ((rc = mdb_get(t, s->db[DB_OPS], &key, &v)) == 0)
+    rc = crdt_op_decode(v.mv_data, v.mv_size, out) == 0 ? BT_OK : BT_ECORRUPT;
+  else
+    rc = node__err(rc);
+  mdb_txn_abort(t);
+  return rc;
+}
+
+/* ---- fingerprints --------------------------------------------------------------- */
+
+static int rkey_cmp(uint32_t hour, const uint8_t *id, const node_rkey *k)
+{
+  if (hour != k->hour)
+    return hour < k->hour ? -1 : 1;
+  return memcmp(id, k->id.b, CRDT_ID_LEN);
+}
+
+static uint32_t rd_be32(const uint8_t *p)
+{
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Adds the ops of one hour that fall in [lo, hi), scanning that hour. */
+static int scan_hour(node_store *s, MDB_txn *t, const uint8_t *file, uint32_t hour,
+                     const node_rkey *lo, const node_rkey *hi, node_fp *fp)
+{
+  uint8_t k[CRDT_FILE_LEN + 4];
+  MDB_val key = {sizeof(k), k}, v;
+  MDB_cursor *c;
+  int rc;
+
+  memcpy(k, file, CRDT_FILE_LEN);
+  for (int i = 0; i < 4; i++)
+    k[CRDT_FILE_LEN + i] = (uint8_t)(hour >> (24 - 8 * i));
+  if ((rc = mdb_cursor_open(t, s->db[DB_FILEOPS], &c)) != 0)
+    return node__err(rc);
+  rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+  while (rc == 0 && key.mv_size == sizeof(k) + CRDT_ID_LEN && memcmp(key.mv_data, k, sizeof(k)) == 0) {
+    const uint8_t *id = (const uint8_t *)key.mv_data + sizeof(k);
+    if (rkey_cmp(hour, id, lo) >= 0 && rkey_cmp(hour, id, hi) < 0) {
+      crdt_id x;
+      memcpy(x.b, id, CRDT_ID_LEN);
+      fp->count++;
+      node__sum_add(fp->sum, &x);
+    }
+    rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(c);
+  return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
+}
+
+/* Whole hours strictly between lo.hour and hi.hour, from the buckets. */
+static int sum_buckets(node_store *s, MDB_txn *t, const uint8_t *file, uint32_t from,
+                       uint32_t to, node_fp *fp)
+{
+  uint8_t k[CRDT_FILE_LEN + 4];
+  MDB_val key = {sizeof(k), k}, v;
+  MDB_cursor *c;
+  int rc;
+
+  memcpy(k, file, CRDT_FILE_LEN);
+  for (int i = 0; i < 4; i++)
+    k[CRDT_FILE_LEN + i] = (uint8_t)(from >> (24 - 8 * i));
+  if ((rc = mdb_cursor_open(t, s->db[DB_FPB], &c)) != 0)
+    return node__err(rc);
+  rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+  while (rc == 0 && key.mv_size == sizeof(k) && memcmp(key.mv_data, file, CRDT_FILE_LEN) == 0 &&
+         rd_be32((const uint8_t *)key.mv_data + CRDT_FILE_LEN) < to) {
+    const uint8_t *p = v.mv_data;
+    crdt_id x;
+    uint64_t n = 0;
+    if (v.mv_size != 40) {
+      rc = MDB_CORRUPTED;
+      break;
+    }
+    for (int i = 7; i >= 0; i--)
+      n = n << 8 | p[i];
+    fp->count += n;
+    memcpy(x.b, p + 8, 32);
+    node__sum_add(fp->sum, &x);
+    rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(c);
+  return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
+}
+
+int node_fingerprint(node_store *s, const uint8_t file[CRDT_FILE_LEN], const node_rkey *lo,
+                     const node_rkey *hi, node_fp *out)
+{
+  node_fp fp = {0};
+  MDB_txn *t;
+  int rc;
+
+  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
+    return node__err(rc);
+  if (rkey_cmp(lo->hour, lo->id.b, hi) >= 0)
+    rc = BT_OK; /* empty range */
+  else if (lo->hour == hi->hour)
+    rc = scan_hour(s, t, file, lo->hour, lo, hi, &fp);
+  else if ((rc = scan_hour(s, t, file, lo->hour, lo, hi, &fp)) == 0 &&
+           (rc = sum_buckets(s, t, file, lo->hour + 1, hi->hour, &fp)) == 0)
+    rc = scan_hour(s, t, file, hi->hour, lo, hi, &fp);
+  mdb_txn_abort(t);
+  if (rc == 0)
+    *out = fp;
+  return rc;
+}
+
+/* ---- materialised case files ------------------------------------------------------ */
+
+typedef struct {
+  node_store *s;
+  MDB_txn *t;
+  const uint8_t *file;
+  struct {
+    uint8_t epoch[CRDT_EPOCH_LEN];
+    node_secret *key; /* NULL: an epoch we cannot read */
+  } k[8];
+  size_t nk;
+} opener;
+
+/* Opens a body with the key of its epoch; keys are unwrapped once per
+ * build. Without the key the op is listed as unreadable, not dropped. */
+static int open_body(void *ctx, const crdt_op *op, crdt_body **out)
+{
+  opener *o = ctx;
+  node_secret *key = NULL;
+  int rc, kept = 0;
+
+  for (size_t i = 0; i < o->nk; i++)
+    if (memcmp(o->k[i].epoch, op->h.epoch, CRDT_EPOCH_LEN) == 0)
+      return o->k[i].key ? crdt_op_decrypt(op, node_secret_bytes(o->k[i].key), out)
+                         : BT_EEPOCH;
+  rc = node__epoch_key(o->s, o->t, o->file, op->h.epoch, &key);
+  if (rc == BT_ENOMEM)
+    return rc;
+  if (rc != 0)
+    key = NULL;
+  if (o->nk < sizeof(o->k) / sizeof(o->k[0])) {
+    memcpy(o->k[o->nk].epoch, op->h.epoch, CRDT_EPOCH_LEN);
+    o->k[o->nk++].key = key;
+    kept = 1;
+  }
+  if (key == NULL)
+    return BT_EEPOCH;
+  rc = crdt_op_decrypt(op, node_secret_bytes(key), out);
+  if (!kept)
+    node_secret_free(key);
+  return rc;
+}
+
+static int load_dag(node_store *s, MDB_txn *t, const uint8_t *file, crdt_dag *d)
+{
+  MDB_val key = {CRDT_FILE_LEN, (void *)file}, v;
+  MDB_cursor *c;
+  int rc;
+
+  if ((rc = mdb_cursor_open(t, s->db[DB_FILEOPS], &c)) != 0)
+    return node__err(rc);
+  rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+  while (rc == 0 && key.mv_size == CRDT_FILE_LEN + 4 + CRDT_ID_LEN &&
+         memcmp(key.mv_data, file, CRDT_FILE_LEN) == 0) {
+    MDB_val ik = {CRDT_ID_LEN, (uint8_t *)key.mv_data + CRDT_FILE_LEN + 4}, env;
+    crdt_dag_status st;
+    crdt_op *op;
+
+    if ((rc = mdb_get(t, s->db[DB_OPS], &ik, &env)) != 0)
+      break;
+    if (crdt_op_decode(env.mv_data, env.mv_size, &op) != 0) {
+      rc = MDB_CORRUPTED;
+      break;
+    }
+    if ((rc = crdt_dag_add(d, op, &st)) != 0)
+      break;
+    rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(c);
+  if (rc == BT_ENOMEM)
+    return rc;
+  return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
+}
+
+static int build(node_store *s, const uint8_t *file, cached *x)
+{
+  uint8_t hk[16];
+  opener o = {.s = s, .file = file};
+  filerec r;
+  int rc;
+
+  randombytes_buf(hk, sizeof(hk));
+  if ((rc = crdt_dag_new(&x->dag, hk)) != 0)
+    return rc;
+  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &o.t)) != 0)
+    return node__err(rc);
+  if ((rc = node__filerec_get(s, o.t, file, &r)) == 0 &&
+      (rc = load_dag(s, o.t, file, x->dag)) == 0)
+    rc = crdt_casefile_build(x->dag, open_body, &o, &x->cf);
+  for (size_t i = 0; i < o.nk; i++)
+    node_secret_free(o.k[i].key);
+  mdb_txn_abort(o.t);
+  return rc;
+}
+
+static void cached_free(cached *x)
+{
+  if (x == NULL)
+    return;
+  crdt_casefile_free(x->cf);
+  crdt_dag_free(x->dag);
+  free(x);
+}
+
+int node_casefile(node_store *s, const uint8_t file[CRDT_FILE_LEN], const crdt_casefile **out)
+{
+  cached *x;
+  int rc;
+
+  for (x = s->cache; x; x = x->next)
+    if (memcmp(x->file, file, CRDT_FILE_LEN) == 0) {
+      *out = x->cf;
+      return BT_OK;
+    }
+  if ((x = calloc(1, sizeof(*x))) == NULL)
+    return BT_ENOMEM;
+  memcpy(x->file, file, CRDT_FILE_LEN);
+  if ((rc = build(s, file, x)) != 0) {
+    cached_free(x);
+    return rc;
+  }
+  x->next = s->cache;
+  s->cache = x;
+  *out = x->cf;
+  return BT_OK;
+}
+
+void node__cache_drop(node_store *s, const uint8_t *file)
+{
+  cached **pp = &s->cache;
+
+  while (*pp) {
+    cached *x = *pp;
+    if (file == NULL || memcmp(x->file, file, CRDT_FILE_LEN) == 0) {
+      *pp = x->next;
+      cached_free(x);
+    } else {
+      pp = &x->next;
+    }
+  }
+}
+
+void node__cache_free(node_store *s)
+{
+  node__cache_drop(s, NULL);
+}

@@ -515,6 +515,21 @@ int node_file_track(node_store *s, const uint8_t file[CRDT_FILE_LEN],
   return rc;
 }
 
+int node_file_epoch(node_store *s, const uint8_t file[CRDT_FILE_LEN],
+                    uint8_t epoch[CRDT_EPOCH_LEN])
+{
+  MDB_txn *t;
+  filerec r;
+  int rc;
+
+  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
+    return node__err(rc);
+  if ((rc = node__filerec_get(s, t, file, &r)) == 0)
+    memcpy(epoch, r.epoch, CRDT_EPOCH_LEN);
+  mdb_txn_abort(t);
+  return rc;
+}
+
 int node_file_key(node_store *s, const uint8_t file[CRDT_FILE_LEN],
                   const uint8_t epoch[CRDT_EPOCH_LEN], node_secret **out)
 {

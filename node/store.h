@@ -71,6 +71,10 @@ int node_file_create(node_store *s, crdt_body *b, uint8_t file[CRDT_FILE_LEN], c
 int node_file_track(node_store *s, const uint8_t file[CRDT_FILE_LEN],
                     const uint8_t epoch[CRDT_EPOCH_LEN], const uint8_t *key);
 
+/* The file's current epoch (the one new ops use). BT_ENOFILE. */
+int node_file_epoch(node_store *s, const uint8_t file[CRDT_FILE_LEN],
+                    uint8_t epoch[CRDT_EPOCH_LEN]);
+
 /* Hands out a file's epoch key (wrapped for nobody: for tests and, later,
  * grant ops). The caller frees *out. BT_ENOFILE, BT_ENOTFOUND (relay). */
 int node_file_key(node_store *s, const uint8_t file[CRDT_FILE_LEN],

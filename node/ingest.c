@@ -254,14 +254,33 @@ static int buffer_op(batch *x, const crdt_op *op)
   return BT_OK;
 }
 
+/* The file id of a stored envelope: canonical encoding puts it at a fixed
+ * place (fixarray 4, fixarray 7, version 1, bin8 16). */
+#define ENV_FILE_OFF 5
+
+/* 1 when every parent is stored in op's own file, 0 when one is not stored
+ * yet, BT_EPARENTS when one is stored in another file: such an op can never
+ * be applied, on any node. */
 static int all_parents_stored(batch *x, const crdt_op *op)
 {
+  int missing = 0;
+
   for (size_t i = 0; i < op->h.nparents; i++) {
-    int rc = has(x->t, x->s->db[DB_OPS], op->h.parents[i].b, CRDT_ID_LEN);
-    if (rc <= 0)
-      return rc;
+    MDB_val k = {CRDT_ID_LEN, (void *)op->h.parents[i].b}, v;
+    int rc = mdb_get(x->t, x->s->db[DB_OPS], &k, &v);
+
+    if (rc == MDB_NOTFOUND) {
+      missing = 1;
+      continue;
+    }
+    if (rc != 0)
+      return node__err(rc);
+    if (v.mv_size < ENV_FILE_OFF + CRDT_FILE_LEN)
+      return BT_ECORRUPT;
+    if (memcmp((const uint8_t *)v.mv_data + ENV_FILE_OFF, op->h.file, CRDT_FILE_LEN) != 0)
+      return BT_EPARENTS;
   }
-  return 1;
+  return !missing;
 }
 
 static int push(batch *x, crdt_op *op)
@@ -348,6 +367,8 @@ static int release(batch *x, const crdt_id *id)
     }
     if ((rc = all_parents_stored(x, child)) != 1) {
       crdt_op_free(child);
+      if (rc == BT_EPARENTS)
+        rc = BT_OK; /* stays buffered: it can never apply */
       continue;
     }
     if ((rc = node__err(mdb_del(x->t, x->s->db[DB_BUFFER], &bk, NULL))) == 0)
@@ -418,7 +439,13 @@ static int ingest_one(batch *x, const crdt_op *op, node_ingest_result *r)
     x->st->duplicate++;
     return BT_OK;
   }
-  if ((rc = all_parents_stored(x, op)) < 0)
+  if ((rc = all_parents_stored(x, op)) == BT_EPARENTS) {
+    r->status = NODE_REJECTED;
+    r->reason = rc;
+    x->st->rejected++;
+    return BT_OK;
+  }
+  if (rc < 0)
     return rc;
   if (rc == 0) {
     r->status = NODE_BUFFERED;
@@ -538,7 +565,11 @@ int node_ingest(node_store *s, const bt_bytes *envs, size_t n, node_ingest_resul
     crdt_op_free(ops[i]);
   free(ops);
   if (rc == 0) {
-    node__cache_drop(s, NULL);
+    /* Released ops share a file with the parent that released them, so
+     * the files of this batch's ops are all that can have changed. */
+    for (size_t i = 0; i < n; i++)
+      if (res[i].status == NODE_STORED || res[i].status == NODE_BUFFERED)
+        node__cache_drop(s, envs[i].p + ENV_FILE_OFF);
     if (stats)
       *stats = st;
   }

@@ -864,3 +864,56 @@ Test(node_store, parallel_verification_agrees_with_serial)
   node_store_close(src);
   gen_arena_free(a);
 }
+
+/* An op whose parent lives in another file can never apply: refused when
+ * that parent is here, left in the buffer when it comes later. */
+Test(node_store, a_parent_from_another_file_is_refused)
+{
+  char d2[96];
+  gen_rng r;
+  gen_arena *a = gen_arena_new();
+  uint8_t f1[16], f2[16], e2[16];
+  node_store *s = open_store(dir, "a"), *t;
+  node_ingest_result res[2];
+  node_secret *key;
+  crdt_body b;
+  gen_key dev;
+  crdt_id h1[4];
+  size_t n1, ops, buf;
+
+  gen_seed(&r, 14);
+  make_file(s, &r, a, 1, f1);
+  make_file(s, &r, a, 1, f2);
+  cr_assert_eq(node_heads(s, f1, h1, 4, &n1), BT_OK);
+  cr_assert_eq(node_file_epoch(s, f2, e2), BT_OK);
+  cr_assert_eq(node_file_key(s, f2, e2, &key), BT_OK);
+  gen_keypair(5, &dev);
+  gen_body(&r, a, CRDT_OP_CHRONO, crdt_hlc_make(fake_now, 0), &b, NULL, 0);
+  crdt_op *x = gen_seal(&r, &dev, f2, e2, node_secret_bytes(key), 1, h1, n1, &b);
+  bt_bytes e = env_of(x);
+  cr_assert_eq(node_ingest(s, &e, 1, res, NULL), BT_OK);
+  cr_assert_eq(res[0].status, NODE_REJECTED);
+  cr_assert_eq(res[0].reason, BT_EPARENTS);
+  /* Elsewhere, the same op first, then its foreign parent. */
+  snprintf(d2, sizeof(d2), "%s/t", dir);
+  t = open_store(d2, "t");
+  share(s, t, f1, 1);
+  share(s, t, f2, 1);
+  cr_assert_eq(node_ingest(t, &e, 1, res, NULL), BT_OK);
+  cr_assert_eq(res[0].status, NODE_BUFFERED);
+  size_t n;
+  crdt_op **o = export_ops(s, f1, &n);
+  bt_bytes all[4];
+  for (size_t i = 0; i < n; i++)
+    all[i] = env_of(o[i]);
+  cr_assert_eq(node_ingest(t, all, n, res, NULL), BT_OK);
+  cr_assert_eq(node_store_counts(t, &ops, &buf), BT_OK);
+  cr_assert_eq(ops, n, "the foreign child was not released");
+  cr_assert_eq(buf, 1);
+  free_ops(o, n);
+  crdt_op_free(x);
+  node_secret_free(key);
+  node_store_close(s);
+  node_store_close(t);
+  gen_arena_free(a);
+}

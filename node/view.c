@@ -16,6 +16,7 @@
 struct cached {
   cached *next;
   uint8_t file[CRDT_FILE_LEN];
+  filerec rec;   /* the file's count and sum when built */
   crdt_dag *dag;
   crdt_casefile *cf;
 };
@@ -262,7 +263,7 @@ static int build(node_store *s, const uint8_t *file, cached *x)
   if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &o.t)) != 0)
     return node__err(rc);
   if ((rc = node__filerec_get(s, o.t, file, &r)) == 0 &&
-      (rc = load_dag(s, o.t, file, x->dag)) == 0)
+      (x->rec = r, rc = load_dag(s, o.t, file, x->dag)) == 0)
     rc = crdt_casefile_build(x->dag, open_body, &o, &x->cf);
   for (size_t i = 0; i < o.nk; i++)
     node_secret_free(o.k[i].key);
@@ -285,10 +286,25 @@ int node_casefile(node_store *s, const uint8_t file[CRDT_FILE_LEN], const crdt_c
   int rc;
 
   for (x = s->cache; x; x = x->next)
-    if (memcmp(x->file, file, CRDT_FILE_LEN) == 0) {
+    if (memcmp(x->file, file, CRDT_FILE_LEN) == 0)
+      break;
+  if (x != NULL) {
+    /* Another process (the CLI beside batond) may have written: the file
+     * record's count and sum of ids tell whether the op set changed. */
+    MDB_txn *t;
+    filerec r;
+    if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
+      return node__err(rc);
+    rc = node__filerec_get(s, t, file, &r);
+    mdb_txn_abort(t);
+    if (rc != 0)
+      return rc;
+    if (r.count == x->rec.count && memcmp(r.sum, x->rec.sum, 32) == 0) {
       *out = x->cf;
       return BT_OK;
     }
+    node__cache_drop(s, file);
+  }
   if ((x = calloc(1, sizeof(*x))) == NULL)
     return BT_ENOMEM;
   memcpy(x->file, file, CRDT_FILE_LEN);

@@ -917,3 +917,47 @@ Test(node_store, a_parent_from_another_file_is_refused)
   node_store_close(t);
   gen_arena_free(a);
 }
+
+/* The CLI beside a running batond: two processes on one directory (LMDB
+ * allows one handle per process). A write by the other process is seen by
+ * this one's next read, though it had the file cached. */
+Test(node_store, another_process_writing_is_seen_through_the_cache)
+{
+  gen_rng r;
+  gen_arena *a = gen_arena_new();
+  uint8_t file[16];
+  node_store *daemon = open_store(dir, "pw");
+  const crdt_casefile *cf;
+  crdt_id id;
+  int status, fd[2];
+
+  gen_seed(&r, 15);
+  make_file(daemon, &r, a, 3, file);
+  cr_assert_eq(node_casefile(daemon, file, &cf), BT_OK);
+  cr_assert_eq(cf->nops, 4);
+  cr_assert_eq(pipe(fd), 0);
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) { /* the CLI: its own handle, never the parent's */
+    node_store_opts o = opts(dir, "pw");
+    node_store *cli;
+    crdt_body b;
+    if (node_store_open(&cli, &o) != 0)
+      _exit(1);
+    gen_body(&r, a, CRDT_OP_CHRONO, 0, &b, NULL, 0);
+    if (node_author(cli, file, &b, &id) != 0)
+      _exit(2);
+    node_store_close(cli);
+    _exit(write(fd[1], &id, sizeof(id)) == sizeof(id) ? 0 : 3);
+  }
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d", WEXITSTATUS(status));
+  cr_assert_eq(read(fd[0], &id, sizeof(id)), (ssize_t)sizeof(id));
+  close(fd[0]);
+  close(fd[1]);
+  cr_assert_eq(node_casefile(daemon, file, &cf), BT_OK);
+  cr_assert_eq(cf->nops, 5, "the daemon's cached view was refreshed");
+  cr_assert_not_null(crdt_casefile_entry(cf, &id));
+  node_store_close(daemon);
+  gen_arena_free(a);
+}

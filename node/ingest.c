@@ -347,8 +347,8 @@ static int take_waiters(batch *x, const crdt_id *id, crdt_id **kids, size_t *n)
  * verified when they arrived. */
 static int release(batch *x, const crdt_id *id)
 {
-  crdt_id *kids;
-  size_t n;
+  crdt_id *kids = NULL;
+  size_t n = 0;
   int rc;
 
   if ((rc = take_waiters(x, id, &kids, &n)) != 0)

@@ -251,6 +251,8 @@ static int env_open(node_store *s, const char *dir, size_t map_size, int create)
     return node__err(rc);
   if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
     return node__err(rc);
+  /* Reader slots of processes that died mid-read would pin old pages. */
+  mdb_reader_check(s->env, NULL);
   return BT_OK;
 }
 
@@ -264,10 +266,12 @@ static int check_size(node_store *s, const char *dir)
 
   if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >= (int)sizeof(path))
     return BT_ETOOBIG;
-  if (stat(path, &st) != 0)
-    return -errno;
+  /* Meta first, file size second: a writer in another process only ever
+   * grows the file, so this order cannot mistake growth for truncation. */
   if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
     return BT_ECORRUPT;
+  if (stat(path, &st) != 0)
+    return -errno;
   if ((uint64_t)st.st_size < ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize)
     return BT_ECORRUPT;
   return BT_OK;

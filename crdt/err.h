@@ -36,7 +36,12 @@
   X(KEYFILE,  -1026, "key file must be 32 random bytes, mode 0600, yours") \
   X(NOFILE,   -1027, "this node does not hold that case file")            \
   X(READONLY, -1028, "the data directory is not writable")                \
-  X(STORE,    -1029, "storage error")
+  X(STORE,    -1029, "storage error")                                     \
+  X(EXPIRED,  -1030, "certificate not valid at this time")                \
+  X(REVOKED,  -1031, "certificate revoked")                               \
+  X(ANCHOR,   -1032, "certificate chain does not end at a trusted LA")    \
+  X(CHAIN,    -1033, "certificates do not chain (keys or kinds mismatch)") \
+  X(SELFSIGNED, -1034, "self-signed certificate")
 
 typedef enum {
   BT_OK = 0,

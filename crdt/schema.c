@@ -23,6 +23,7 @@ static bool absent(const void *rec, const crdt_field *f)
   switch (f->kind) {
   case CRDT_F_STR:
   case CRDT_F_TEXT:
+  case CRDT_F_BIN:
     return CAT(rec, f, bt_str)->len == 0;
   case CRDT_F_UINT:
     return !f->req && *CAT(rec, f, uint32_t) == 0;
@@ -50,6 +51,8 @@ static int check_field(const void *rec, const crdt_field *f)
     if (CAT(rec, f, bt_str)->len > f->max)
       return BT_ETOOBIG;
     return crdt_text_check(*CAT(rec, f, bt_str), f->kind == CRDT_F_TEXT);
+  case CRDT_F_BIN:
+    return CAT(rec, f, bt_str)->len > f->max ? BT_ETOOBIG : BT_OK;
   case CRDT_F_UINT:
     return *CAT(rec, f, uint32_t) > f->max ? BT_EINVAL : BT_OK;
   case CRDT_F_YESNO:
@@ -118,6 +121,8 @@ static int pack_field(msgpack_packer *pk, const void *rec, const crdt_field *f)
     break;
   case CRDT_F_ID:
     return crdt_mp_pack_bin(pk, CAT(rec, f, crdt_id)->b, CRDT_ID_LEN);
+  case CRDT_F_BIN:
+    return crdt_mp_pack_bin(pk, CAT(rec, f, bt_str)->p, CAT(rec, f, bt_str)->len);
   case CRDT_F_LIST: {
     size_t n = *(const size_t *)((const char *)rec + f->count_off);
     const char *items = *(const char *const *)((const char *)(rec) + f->off);
@@ -210,6 +215,13 @@ static int unpack_field(const crdt_field *f, const msgpack_object *o,
     return crdt_mp_uint(o, AT(rec, f, uint64_t));
   case CRDT_F_ID:
     return crdt_mp_bin(o, CRDT_ID_LEN, AT(rec, f, crdt_id)->b);
+  case CRDT_F_BIN:
+    if (o->type != MSGPACK_OBJECT_BIN)
+      return BT_ETYPE;
+    if (o->via.bin.size > f->max)
+      return BT_ETOOBIG;
+    *AT(rec, f, bt_str) = (bt_str){o->via.bin.ptr, o->via.bin.size};
+    return BT_OK;
   case CRDT_F_LIST:
     return unpack_list(f, o, zone, rec);
   }

@@ -30,6 +30,7 @@ typedef enum {
   CRDT_F_TIME,    /* uint64_t Unix milliseconds, UTC */
   CRDT_F_ID,      /* crdt_id: a reference to another op */
   CRDT_F_LIST,    /* pointer to an array of sub records + size_t count */
+  CRDT_F_BIN,     /* bt_str holding bytes (not text), up to max bytes */
 } crdt_fkind;
 
 enum { CRDT_YES = 1, CRDT_NO = 2 };

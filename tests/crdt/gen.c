@@ -216,6 +216,13 @@ static void gen_field(gen_rng *r, gen_arena *a, const crdt_field *f, void *rec,
     else
       gen_bytes(r, at, CRDT_ID_LEN);
     break;
+  case CRDT_F_BIN: {
+    size_t n = 1 + gen_below(r, f->max < 64 ? f->max : 64);
+    char *p = gen_alloc(a, n);
+    gen_bytes(r, p, n);
+    *(bt_str *)at = (bt_str){p, n};
+    break;
+  }
   case CRDT_F_LIST: {
     size_t n = 1 + gen_below(r, f->max < 4 ? f->max : 4);
     char *items = gen_alloc(a, n * f->sub->size);

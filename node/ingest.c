@@ -22,6 +22,10 @@
 
 #define PARALLEL_MIN 64 /* below this, threads cost more than they save */
 
+/* The file id of a decoded (so canonical) envelope sits at a fixed place:
+ * fixarray 4, fixarray 7, version 1, bin8 16. */
+#define ENV_FILE_OFF 5
+
 /* ---- keys ----------------------------------------------------------------- */
 
 static void be32(uint8_t *p, uint32_t v)
@@ -194,6 +198,39 @@ static int check_equivocation(batch *x, const crdt_op *op)
   return put(x->t, x->s->db[DB_EQUIV], e, sizeof(e), "", 0);
 }
 
+/* id is now held here: it is no longer missing for any buffered op that
+ * waits for it, whatever file that op is in. */
+static int clear_missing(batch *x, const crdt_id *id)
+{
+  MDB_val key = {CRDT_ID_LEN, (void *)id->b}, v;
+  MDB_cursor *c;
+  int mrc, rc = BT_OK;
+
+  if ((mrc = mdb_cursor_open(x->t, x->s->db[DB_WAITING], &c)) != 0)
+    return node__err(mrc);
+  mrc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+  while (rc == 0 && mrc == 0 && key.mv_size == 2 * CRDT_ID_LEN &&
+         memcmp(key.mv_data, id->b, CRDT_ID_LEN) == 0) {
+    MDB_val ck = {CRDT_ID_LEN, (uint8_t *)key.mv_data + CRDT_ID_LEN}, env;
+    if ((mrc = mdb_get(x->t, x->s->db[DB_BUFFER], &ck, &env)) == 0) {
+      uint8_t m[CRDT_FILE_LEN + CRDT_ID_LEN];
+      if (env.mv_size < ENV_FILE_OFF + CRDT_FILE_LEN)
+        rc = BT_ECORRUPT;
+      else {
+        fid(m, (const uint8_t *)env.mv_data + ENV_FILE_OFF, id);
+        rc = del(x->t, x->s->db[DB_MISSING], m, sizeof(m));
+      }
+    } else if (mrc != MDB_NOTFOUND) {
+      break;
+    }
+    mrc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(c);
+  if (rc != 0)
+    return rc;
+  return mrc == 0 || mrc == MDB_NOTFOUND ? BT_OK : node__err(mrc);
+}
+
 static int store_op(batch *x, const crdt_op *op)
 {
   uint8_t k[CRDT_FILE_LEN + 4 + CRDT_ID_LEN], h[CRDT_FILE_LEN + CRDT_ID_LEN];
@@ -215,8 +252,7 @@ static int store_op(batch *x, const crdt_op *op)
   }
   fid(h, op->h.file, &op->id);
   if ((rc = put(x->t, s->db[DB_HEADS], h, sizeof(h), "", 0)) != 0 ||
-      (rc = del(x->t, s->db[DB_MISSING], h, sizeof(h))) != 0 ||
-      (rc = check_equivocation(x, op)) != 0)
+      (rc = clear_missing(x, &op->id)) != 0 || (rc = check_equivocation(x, op)) != 0)
     return rc;
   return bucket_add(x, op);
 }
@@ -231,8 +267,7 @@ static int buffer_op(batch *x, const crdt_op *op)
 
   if ((rc = put(x->t, s->db[DB_BUFFER], op->id.b, CRDT_ID_LEN, op->env, op->env_len)) != 0)
     return rc;
-  fid(m, op->h.file, &op->id);
-  if ((rc = del(x->t, s->db[DB_MISSING], m, sizeof(m))) != 0)
+  if ((rc = clear_missing(x, &op->id)) != 0)
     return rc;
   for (size_t i = 0; i < op->h.nparents; i++) {
     const crdt_id *p = &op->h.parents[i];
@@ -254,9 +289,6 @@ static int buffer_op(batch *x, const crdt_op *op)
   return BT_OK;
 }
 
-/* The file id of a stored envelope: canonical encoding puts it at a fixed
- * place (fixarray 4, fixarray 7, version 1, bin8 16). */
-#define ENV_FILE_OFF 5
 
 /* 1 when every parent is stored in op's own file, 0 when one is not stored
  * yet, BT_EPARENTS when one is stored in another file: such an op can never
@@ -553,13 +585,11 @@ int node_ingest(node_store *s, const bt_bytes *envs, size_t n, node_ingest_resul
   check_all(s, envs, n, ops, res);
   for (size_t i = 0; i < n; i++)
     st.rejected += ops[i] == NULL;
-  if ((rc = mdb_txn_begin(s->env, NULL, 0, &t)) == 0) {
+  if ((rc = node__txn(s, 0, &t)) == 0) {
     if ((rc = node__ingest_txn(s, t, ops, n, res, &st)) == 0)
       rc = node__err(mdb_txn_commit(t));
     else
       mdb_txn_abort(t);
-  } else {
-    rc = node__err(rc);
   }
   for (size_t i = 0; i < n; i++)
     crdt_op_free(ops[i]);
@@ -614,7 +644,10 @@ static int last_seq(node_store *s, MDB_txn *t, const uint8_t *file, uint64_t *se
   if ((rc = mdb_cursor_open(t, s->db[DB_SEQ], &c)) != 0)
     return node__err(rc);
   rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
-  rc = rc == 0 ? mdb_cursor_get(c, &key, &v, MDB_PREV) : mdb_cursor_get(c, &key, &v, MDB_LAST);
+  if (rc == 0)
+    rc = mdb_cursor_get(c, &key, &v, MDB_PREV);
+  else if (rc == MDB_NOTFOUND) /* nothing after our prefix: the last key may be ours */
+    rc = mdb_cursor_get(c, &key, &v, MDB_LAST);
   if (rc == 0 && key.mv_size == sizeof(k) &&
       memcmp(key.mv_data, k, CRDT_FILE_LEN + CRDT_PK_LEN) == 0) {
     const uint8_t *p = (const uint8_t *)key.mv_data + CRDT_FILE_LEN + CRDT_PK_LEN;
@@ -623,6 +656,37 @@ static int last_seq(node_store *s, MDB_txn *t, const uint8_t *file, uint64_t *se
   }
   mdb_cursor_close(c);
   return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
+}
+
+/* A new op must come after its parents in HLC order even when their
+ * authors' clocks ran ahead of ours: merge their HLCs (decrypted with the
+ * current key), or for a parent we cannot read, the end of its hour. */
+static int merge_parent_clocks(node_store *s, MDB_txn *t, const crdt_id *ps, size_t n,
+                               const node_secret *key)
+{
+  uint64_t wall = node__now_ms(s);
+  int skewed;
+
+  for (size_t i = 0; i < n; i++) {
+    MDB_val k = {CRDT_ID_LEN, (void *)ps[i].b}, v;
+    crdt_body *body;
+    crdt_op *op;
+    int rc;
+
+    if ((rc = mdb_get(t, s->db[DB_OPS], &k, &v)) != 0)
+      return node__err(rc);
+    if (crdt_op_decode(v.mv_data, v.mv_size, &op) != 0)
+      return BT_ECORRUPT;
+    if (crdt_op_decrypt(op, node_secret_bytes(key), &body) == 0) {
+      crdt_hlc_recv(&s->hlc, body->hlc, wall, &skewed);
+      crdt_body_free(body);
+    } else {
+      uint64_t end = ((uint64_t)op->h.hour + 1) * 3600000 - 1;
+      crdt_hlc_recv(&s->hlc, crdt_hlc_make(end, 0), wall, &skewed);
+    }
+    crdt_op_free(op);
+  }
+  return BT_OK;
 }
 
 static int seal_here(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *b,
@@ -645,6 +709,10 @@ static int seal_here(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *
   memcpy(h.file, file, CRDT_FILE_LEN);
   memcpy(h.author, s->device_pk, CRDT_PK_LEN);
   memcpy(h.epoch, r.epoch, CRDT_EPOCH_LEN);
+  if ((rc = merge_parent_clocks(s, t, parents, h.nparents, key)) != 0) {
+    node_secret_free(key);
+    return rc;
+  }
   b->hlc = crdt_hlc_now(&s->hlc, node__now_ms(s));
   h.hour = crdt_hlc_hour(b->hlc);
   for (int i = 0; i < 8; i++)
@@ -652,30 +720,40 @@ static int seal_here(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *
   randombytes_buf(nonce, sizeof(nonce));
   rc = crdt_op_seal(&h, b, node_secret_bytes(key), nonce, node_secret_bytes(s->device), out);
   node_secret_free(key);
-  if (rc == 0 && (rc = put(t, s->db[DB_META], "hlc", 3, hlc, sizeof(hlc))) != 0)
+  if (rc == 0 && (rc = put(t, s->db[DB_META], "hlc", 3, hlc, sizeof(hlc))) != 0) {
     crdt_op_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int node__author_txn(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *b,
+                     crdt_id *id)
+{
+  node_ingest_result res = {0};
+  crdt_op *op = NULL;
+  int rc;
+
+  if ((rc = seal_here(s, t, file, b, &op)) == 0 &&
+      (rc = node__ingest_txn(s, t, &op, 1, &res, NULL)) == 0)
+    rc = res.status == NODE_STORED ? BT_OK : res.reason ? res.reason : BT_ESTORE;
+  if (rc == 0 && id)
+    *id = op->id;
+  crdt_op_free(op);
   return rc;
 }
 
 int node_author(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_body *b, crdt_id *id)
 {
-  node_ingest_result res = {0};
-  crdt_op *op = NULL;
   MDB_txn *t;
   int rc;
 
-  if ((rc = mdb_txn_begin(s->env, NULL, 0, &t)) != 0)
-    return node__err(rc);
-  if ((rc = seal_here(s, t, file, b, &op)) == 0 &&
-      (rc = node__ingest_txn(s, t, &op, 1, &res, NULL)) == 0)
-    rc = res.status == NODE_STORED ? BT_OK : res.reason ? res.reason : BT_ESTORE;
-  if (rc == 0)
+  if ((rc = node__txn(s, 0, &t)) != 0)
+    return rc;
+  if ((rc = node__author_txn(s, t, file, b, id)) == 0)
     rc = node__err(mdb_txn_commit(t));
   else
     mdb_txn_abort(t);
-  if (rc == 0 && id)
-    *id = op->id;
-  crdt_op_free(op);
   if (rc == 0)
     node__cache_drop(s, file);
   return rc;

@@ -29,6 +29,7 @@ static const char *const db_names[DB_COUNT] = {
 };
 
 #define LABEL_DEK "baton/dek"
+#define INIT_LOST 1 /* init_store: another process created the store first */
 #define LABEL_DEVICE "baton/device"
 
 int node__err(int rc)
@@ -58,6 +59,17 @@ int node__err(int rc)
   default:
     return rc > 0 ? -rc : BT_ESTORE; /* errno passes; other LMDB codes */
   }
+}
+
+int node__txn(node_store *s, unsigned flags, MDB_txn **t)
+{
+  int rc = mdb_txn_begin(s->env, NULL, flags, t);
+
+  if (rc == MDB_MAP_RESIZED) { /* another process grew the map */
+    if ((rc = mdb_env_set_mapsize(s->env, 0)) == 0)
+      rc = mdb_txn_begin(s->env, NULL, flags, t);
+  }
+  return node__err(rc);
 }
 
 uint64_t node__now_ms(node_store *s)
@@ -245,6 +257,12 @@ static int env_open(node_store *s, const char *dir, size_t map_size, int create)
       return rc;
   } else if (!S_ISDIR(st.st_mode)) {
     return -ENOTDIR;
+  } else if (!create) {
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >= (int)sizeof(path))
+      return BT_ETOOBIG;
+    if (stat(path, &st) != 0)
+      return errno == ENOENT ? BT_ENOTFOUND : -errno; /* and leave no files */
   }
   if ((rc = mdb_env_create(&s->env)) != 0 || (rc = mdb_env_set_maxdbs(s->env, DB_COUNT + 4)) != 0 ||
       (rc = mdb_env_set_mapsize(s->env, map_size)) != 0)
@@ -340,8 +358,17 @@ static int init_store(node_store *s, const node_store_opts *o)
   crypto_sign_keypair(s->device_pk, (uint8_t *)node_secret_bytes(s->device));
   node_wrap(s->dek, LABEL_DEVICE, strlen(LABEL_DEVICE), node_secret_bytes(s->device),
             CRDT_SK_LEN, wrapped);
-  if ((rc = mdb_txn_begin(s->env, NULL, 0, &t)) != 0)
-    return node__err(rc);
+  if ((rc = node__txn(s, 0, &t)) != 0)
+    return rc;
+  /* Another process may have made the store since we looked: theirs wins. */
+  MDB_dbi meta;
+  if (mdb_dbi_open(t, "meta", 0, &meta) == 0) {
+    mdb_txn_abort(t);
+    node_secret_free(s->dek);
+    node_secret_free(s->device);
+    s->dek = s->device = NULL;
+    return INIT_LOST;
+  }
   if ((rc = open_dbs(s, t, MDB_CREATE)) == 0 && (rc = write_keying(s, t, o)) == 0 &&
       (rc = meta_put(s, t, "device", wrapped, sizeof(wrapped))) == 0 &&
       (rc = meta_put(s, t, "device_pk", s->device_pk, CRDT_PK_LEN)) == 0 &&
@@ -392,8 +419,8 @@ static int load_or_init(node_store *s, const node_store_opts *o)
   MDB_val ver;
   int rc;
 
-  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
-    return node__err(rc);
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
   rc = mdb_dbi_open(t, "meta", 0, &meta);
   if (rc == MDB_NOTFOUND) {
     MDB_dbi main_db;
@@ -402,7 +429,10 @@ static int load_or_init(node_store *s, const node_store_opts *o)
     mdb_txn_abort(t);
     if (!empty)
       return BT_ECORRUPT; /* an LMDB environment, but not ours */
-    return o->create ? init_store(s, o) : BT_ENOTFOUND;
+    if (!o->create)
+      return BT_ENOTFOUND;
+    rc = init_store(s, o);
+    return rc == INIT_LOST ? load_or_init(s, o) : rc;
   }
   if (rc != 0) {
     mdb_txn_abort(t);
@@ -432,7 +462,8 @@ int node_store_open(node_store **out, const node_store_opts *o)
 
   if (sodium_init() < 0)
     return BT_ENOMEM;
-  if ((o->passphrase == NULL) == (o->key_file == NULL))
+  if ((o->passphrase == NULL) == (o->key_file == NULL) ||
+      (o->passphrase && o->passphrase_len == 0))
     return BT_EINVAL;
   if (o->dir)
     rc = strlen(o->dir) < sizeof(dir) ? (strcpy(dir, o->dir), BT_OK) : BT_ETOOBIG;
@@ -478,8 +509,8 @@ int node_store_rekey(node_store *s, const char *passphrase, size_t len, const ch
 
   if ((passphrase == NULL) == (key_file == NULL))
     return BT_EINVAL;
-  if ((rc = mdb_txn_begin(s->env, NULL, 0, &t)) != 0)
-    return node__err(rc);
+  if ((rc = node__txn(s, 0, &t)) != 0)
+    return rc;
   /* Keep the store's KDF strength: a rekey never weakens it. */
   if ((rc = meta_get(s, t, "kdf", &kdfv)) == 0 && kdfv.mv_size == 32 &&
       get_le64((const uint8_t *)kdfv.mv_data + 24) < crypto_pwhash_MEMLIMIT_MODERATE)
@@ -499,23 +530,55 @@ void node_store_device(const node_store *s, uint8_t pk[CRDT_PK_LEN])
 
 /* ---- files ------------------------------------------------------------------ */
 
-int node_file_track(node_store *s, const uint8_t file[CRDT_FILE_LEN],
-                    const uint8_t epoch[CRDT_EPOCH_LEN], const uint8_t *key)
+/* Inside t: records the file if new, and the epoch with its key. A key,
+ * once held, is never replaced or dropped (keys are fixed per epoch). */
+static int track_txn(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *epoch,
+                     const uint8_t *key)
 {
+  uint8_t k[CRDT_FILE_LEN + CRDT_EPOCH_LEN];
+  MDB_val kv = {sizeof(k), k}, v;
   filerec r = {0};
-  MDB_txn *t;
   int rc;
 
-  if ((rc = mdb_txn_begin(s->env, NULL, 0, &t)) != 0)
-    return node__err(rc);
   rc = node__filerec_get(s, t, file, &r);
   if (rc == BT_ENOFILE) {
     memcpy(r.epoch, epoch, CRDT_EPOCH_LEN);
     rc = node__filerec_put(s, t, file, &r);
   }
-  if (rc == 0 && (rc = epoch_put(s, t, file, epoch, key)) == 0)
-    return node__err(mdb_txn_commit(t));
-  mdb_txn_abort(t);
+  if (rc != 0)
+    return rc;
+  memcpy(k, file, CRDT_FILE_LEN);
+  memcpy(k + CRDT_FILE_LEN, epoch, CRDT_EPOCH_LEN);
+  rc = mdb_get(t, s->db[DB_EPOCHS], &kv, &v);
+  if (rc == 0 && v.mv_size > 0) {
+    node_secret *held;
+    if (key == NULL)
+      return BT_OK; /* a reader stays a reader */
+    if ((rc = node__epoch_key(s, t, file, epoch, &held)) != 0)
+      return rc;
+    rc = sodium_memcmp(node_secret_bytes(held), key, CRDT_KEY_LEN) == 0 ? BT_OK : BT_EINVAL;
+    node_secret_free(held);
+    return rc;
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return node__err(rc);
+  return epoch_put(s, t, file, epoch, key);
+}
+
+int node_file_track(node_store *s, const uint8_t file[CRDT_FILE_LEN],
+                    const uint8_t epoch[CRDT_EPOCH_LEN], const uint8_t *key)
+{
+  MDB_txn *t;
+  int rc;
+
+  if ((rc = node__txn(s, 0, &t)) != 0)
+    return rc;
+  if ((rc = track_txn(s, t, file, epoch, key)) != 0) {
+    mdb_txn_abort(t);
+    return rc;
+  }
+  if ((rc = node__err(mdb_txn_commit(t))) == 0)
+    node__cache_drop(s, file); /* a key may have made ops readable */
   return rc;
 }
 
@@ -526,8 +589,8 @@ int node_file_epoch(node_store *s, const uint8_t file[CRDT_FILE_LEN],
   filerec r;
   int rc;
 
-  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
-    return node__err(rc);
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
   if ((rc = node__filerec_get(s, t, file, &r)) == 0)
     memcpy(epoch, r.epoch, CRDT_EPOCH_LEN);
   mdb_txn_abort(t);
@@ -540,8 +603,8 @@ int node_file_key(node_store *s, const uint8_t file[CRDT_FILE_LEN],
   MDB_txn *t;
   int rc;
 
-  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
-    return node__err(rc);
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
   rc = node__epoch_key(s, t, file, epoch, out);
   mdb_txn_abort(t);
   return rc == BT_EEPOCH ? BT_ENOFILE : rc;
@@ -551,6 +614,7 @@ int node_file_create(node_store *s, crdt_body *b, uint8_t file[CRDT_FILE_LEN], c
 {
   uint8_t f[CRDT_FILE_LEN], epoch[CRDT_EPOCH_LEN];
   node_secret *key;
+  MDB_txn *t;
   int rc;
 
   if (b->type != CRDT_OP_FILE_CREATE)
@@ -559,9 +623,16 @@ int node_file_create(node_store *s, crdt_body *b, uint8_t file[CRDT_FILE_LEN], c
   randombytes_buf(epoch, sizeof(epoch));
   if ((rc = node_secret_random(&key, CRDT_KEY_LEN)) != 0)
     return rc;
-  rc = node_file_track(s, f, epoch, node_secret_bytes(key));
+  if ((rc = node__txn(s, 0, &t)) == 0) {
+    /* The file, its key and its first op commit together or not at all. */
+    if ((rc = track_txn(s, t, f, epoch, node_secret_bytes(key))) == 0 &&
+        (rc = node__author_txn(s, t, f, b, op)) == 0)
+      rc = node__err(mdb_txn_commit(t));
+    else
+      mdb_txn_abort(t);
+  }
   node_secret_free(key);
-  if (rc == 0 && (rc = node_author(s, f, b, op)) == 0)
+  if (rc == 0)
     memcpy(file, f, CRDT_FILE_LEN);
   return rc;
 }
@@ -572,8 +643,8 @@ int node_store_counts(node_store *s, size_t *ops, size_t *buffered)
   MDB_stat a, b;
   int rc;
 
-  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
-    return node__err(rc);
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
   rc = mdb_stat(t, s->db[DB_OPS], &a);
   if (rc == 0)
     rc = mdb_stat(t, s->db[DB_BUFFER], &b);

@@ -40,6 +40,11 @@ struct node_store {
 };
 
 int node__err(int mdb_rc);  /* LMDB code -> bt_err */
+/* mdb_txn_begin that adopts a map grown by another process. bt_err. */
+int node__txn(node_store *s, unsigned flags, MDB_txn **t);
+/* Seals b as this device's next op in file and stores it, inside t. */
+int node__author_txn(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *b,
+                     crdt_id *id);
 void node__filerec_pack(const filerec *r, uint8_t out[FILEREC_LEN]);
 int node__filerec_get(node_store *s, MDB_txn *t, const uint8_t file[CRDT_FILE_LEN],
                       filerec *r);

@@ -31,8 +31,8 @@ static int list_ids(node_store *s, MDB_dbi db, const uint8_t *file, crdt_id *out
   int rc;
 
   *n = 0;
-  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
-    return node__err(rc);
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
   if ((rc = mdb_cursor_open(t, db, &c)) == 0) {
     rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
     while (rc == 0 && key.mv_size == CRDT_FILE_LEN + CRDT_ID_LEN &&
@@ -66,8 +66,8 @@ int node_op_get(node_store *s, const crdt_id *id, crdt_op **out)
   MDB_txn *t;
   int rc;
 
-  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
-    return node__err(rc);
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
   if ((rc = mdb_get(t, s->db[DB_OPS], &key, &v)) == 0)
     rc = crdt_op_decode(v.mv_data, v.mv_size, out) == 0 ? BT_OK : BT_ECORRUPT;
   else
@@ -161,8 +161,8 @@ int node_fingerprint(node_store *s, const uint8_t file[CRDT_FILE_LEN], const nod
   MDB_txn *t;
   int rc;
 
-  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
-    return node__err(rc);
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
   if (rkey_cmp(lo->hour, lo->id.b, hi) >= 0)
     rc = BT_OK; /* empty range */
   else if (lo->hour == hi->hour)
@@ -187,6 +187,7 @@ typedef struct {
     node_secret *key; /* NULL: an epoch we cannot read */
   } k[8];
   size_t nk;
+  int err; /* a storage error met while opening: fails the build */
 } opener;
 
 /* Opens a body with the key of its epoch; keys are unwrapped once per
@@ -202,8 +203,12 @@ static int open_body(void *ctx, const crdt_op *op, crdt_body **out)
       return o->k[i].key ? crdt_op_decrypt(op, node_secret_bytes(o->k[i].key), out)
                          : BT_EEPOCH;
   rc = node__epoch_key(o->s, o->t, o->file, op->h.epoch, &key);
-  if (rc == BT_ENOMEM)
-    return rc;
+  if (rc != 0 && rc != BT_EEPOCH && rc != BT_ENOTFOUND) {
+    /* Not "unreadable": the store failed. crdt_casefile_build stops only
+     * for BT_ENOMEM; build() reports the real reason from o->err. */
+    o->err = rc;
+    return BT_ENOMEM;
+  }
   if (rc != 0)
     key = NULL;
   if (o->nk < sizeof(o->k) / sizeof(o->k[0])) {
@@ -234,8 +239,11 @@ static int load_dag(node_store *s, MDB_txn *t, const uint8_t *file, crdt_dag *d)
     crdt_dag_status st;
     crdt_op *op;
 
-    if ((rc = mdb_get(t, s->db[DB_OPS], &ik, &env)) != 0)
+    if ((rc = mdb_get(t, s->db[DB_OPS], &ik, &env)) != 0) {
+      if (rc == MDB_NOTFOUND)
+        rc = MDB_CORRUPTED; /* an index entry with no op behind it */
       break;
+    }
     if (crdt_op_decode(env.mv_data, env.mv_size, &op) != 0) {
       rc = MDB_CORRUPTED;
       break;
@@ -260,11 +268,13 @@ static int build(node_store *s, const uint8_t *file, cached *x)
   randombytes_buf(hk, sizeof(hk));
   if ((rc = crdt_dag_new(&x->dag, hk)) != 0)
     return rc;
-  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &o.t)) != 0)
-    return node__err(rc);
+  if ((rc = node__txn(s, MDB_RDONLY, &o.t)) != 0)
+    return rc;
   if ((rc = node__filerec_get(s, o.t, file, &r)) == 0 &&
       (x->rec = r, rc = load_dag(s, o.t, file, x->dag)) == 0)
     rc = crdt_casefile_build(x->dag, open_body, &o, &x->cf);
+  if (o.err != 0)
+    rc = o.err;
   for (size_t i = 0; i < o.nk; i++)
     node_secret_free(o.k[i].key);
   mdb_txn_abort(o.t);
@@ -293,8 +303,8 @@ int node_casefile(node_store *s, const uint8_t file[CRDT_FILE_LEN], const crdt_c
      * record's count and sum of ids tell whether the op set changed. */
     MDB_txn *t;
     filerec r;
-    if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != 0)
-      return node__err(rc);
+    if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+      return rc;
     rc = node__filerec_get(s, t, file, &r);
     mdb_txn_abort(t);
     if (rc != 0)

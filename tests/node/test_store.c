@@ -961,3 +961,141 @@ Test(node_store, another_process_writing_is_seen_through_the_cache)
   node_store_close(daemon);
   gen_arena_free(a);
 }
+
+/* ---- from the review of the store ------------------------------------------------ */
+
+/* A parent that lives in another file, once held, is no longer missing. */
+Test(node_store, a_foreign_parent_once_held_is_not_missing)
+{
+  char d2[96];
+  gen_rng r;
+  gen_arena *a = gen_arena_new();
+  uint8_t f1[16], f2[16], e2[16];
+  node_store *s = open_store(dir, "a"), *t;
+  node_ingest_result res[8];
+  node_secret *key;
+  crdt_body b;
+  gen_key dev;
+  crdt_id h1[4], miss[4];
+  size_t n1, nm, n;
+
+  gen_seed(&r, 16);
+  make_file(s, &r, a, 1, f1);
+  make_file(s, &r, a, 1, f2);
+  cr_assert_eq(node_heads(s, f1, h1, 4, &n1), BT_OK);
+  cr_assert_eq(node_file_epoch(s, f2, e2), BT_OK);
+  cr_assert_eq(node_file_key(s, f2, e2, &key), BT_OK);
+  gen_keypair(6, &dev);
+  gen_body(&r, a, CRDT_OP_CHRONO, crdt_hlc_make(fake_now, 0), &b, NULL, 0);
+  crdt_op *x = gen_seal(&r, &dev, f2, e2, node_secret_bytes(key), 1, h1, n1, &b);
+  snprintf(d2, sizeof(d2), "%s/t", dir);
+  t = open_store(d2, "t");
+  share(s, t, f1, 1);
+  share(s, t, f2, 1);
+  bt_bytes e = env_of(x);
+  cr_assert_eq(node_ingest(t, &e, 1, res, NULL), BT_OK);
+  cr_assert_eq(node_missing(t, f2, miss, 4, &nm), BT_OK);
+  cr_assert_eq(nm, 1);
+  crdt_op **o = export_ops(s, f1, &n);
+  bt_bytes all[4];
+  for (size_t i = 0; i < n; i++)
+    all[i] = env_of(o[i]);
+  cr_assert_eq(node_ingest(t, all, n, res, NULL), BT_OK);
+  cr_assert_eq(node_missing(t, f2, miss, 4, &nm), BT_OK);
+  cr_assert_eq(nm, 0, "sync must not ask for an op it holds");
+  free_ops(o, n);
+  crdt_op_free(x);
+  node_secret_free(key);
+  node_store_close(s);
+  node_store_close(t);
+  gen_arena_free(a);
+}
+
+/* A peer's clock ten hours ahead: our reply still sorts after it. */
+Test(node_store, a_reply_comes_after_its_parents_in_hlc_order)
+{
+  char d2[96];
+  gen_rng r;
+  gen_arena *a = gen_arena_new();
+  uint8_t file[16];
+  node_store *s = open_store(dir, "a"), *t;
+  const crdt_casefile *cf;
+  crdt_body b;
+  crdt_id id, ahead;
+  size_t n;
+
+  snprintf(d2, sizeof(d2), "%s/t", dir);
+  t = open_store(d2, "t");
+  gen_seed(&r, 17);
+  make_file(s, &r, a, 1, file);
+  share(s, t, file, 1);
+  fake_now += 10 * 3600000ull; /* s's clock runs ahead */
+  gen_body(&r, a, CRDT_OP_CHRONO, 0, &b, NULL, 0);
+  cr_assert_eq(node_author(s, file, &b, &ahead), BT_OK);
+  fake_now -= 10 * 3600000ull;
+  crdt_op **o = export_ops(s, file, &n);
+  bt_bytes all[4];
+  node_ingest_result res[4];
+  for (size_t i = 0; i < n; i++)
+    all[i] = env_of(o[i]);
+  cr_assert_eq(node_ingest(t, all, n, res, NULL), BT_OK);
+  gen_body(&r, a, CRDT_OP_CHRONO, 0, &b, NULL, 0);
+  cr_assert_eq(node_author(t, file, &b, &id), BT_OK);
+  cr_assert_eq(node_casefile(t, file, &cf), BT_OK);
+  cr_assert_gt(crdt_casefile_entry(cf, &id)->body->hlc,
+               crdt_casefile_entry(cf, &ahead)->body->hlc);
+  free_ops(o, n);
+  node_store_close(s);
+  node_store_close(t);
+  gen_arena_free(a);
+}
+
+Test(node_store, a_held_key_is_never_dropped_or_replaced)
+{
+  char d2[96];
+  gen_rng r;
+  gen_arena *a = gen_arena_new();
+  uint8_t file[16], epoch[16], other[32] = {1};
+  node_store *s = open_store(dir, "a"), *relay;
+  const crdt_casefile *cf;
+  node_secret *key;
+  size_t n;
+
+  snprintf(d2, sizeof(d2), "%s/relay", dir);
+  relay = open_store(d2, "r");
+  gen_seed(&r, 18);
+  make_file(s, &r, a, 3, file);
+  cr_assert_eq(node_file_epoch(s, file, epoch), BT_OK);
+  cr_assert_eq(node_file_track(s, file, epoch, NULL), BT_OK);
+  cr_assert_eq(node_file_key(s, file, epoch, &key), BT_OK, "still a reader");
+  cr_assert_eq(node_file_track(s, file, epoch, other), BT_EINVAL, "no second key");
+  /* A relay that is later given the key reads at once. */
+  share(s, relay, file, 0);
+  crdt_op **o = export_ops(s, file, &n);
+  bt_bytes all[8];
+  node_ingest_result res[8];
+  for (size_t i = 0; i < n; i++)
+    all[i] = env_of(o[i]);
+  cr_assert_eq(node_ingest(relay, all, n, res, NULL), BT_OK);
+  cr_assert_eq(node_casefile(relay, file, &cf), BT_OK);
+  cr_assert_eq(cf->nunknown, n);
+  cr_assert_eq(node_file_track(relay, file, epoch, node_secret_bytes(key)), BT_OK);
+  cr_assert_eq(node_casefile(relay, file, &cf), BT_OK);
+  cr_assert_eq(cf->nunknown, 0);
+  free_ops(o, n);
+  node_secret_free(key);
+  node_store_close(s);
+  node_store_close(relay);
+  gen_arena_free(a);
+}
+
+Test(node_store, opening_nothing_creates_nothing)
+{
+  char path[96];
+  struct stat st;
+
+  cr_assert_eq(try_open(dir, "pw", NULL, 0), BT_ENOTFOUND);
+  snprintf(path, sizeof(path), "%s/data.mdb", dir);
+  cr_assert_neq(stat(path, &st), 0, "no data.mdb left behind");
+  cr_assert_eq(try_open(dir, "", NULL, 1), BT_EINVAL, "an empty passphrase");
+}

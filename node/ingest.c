@@ -69,13 +69,14 @@ static void fid(uint8_t out[CRDT_FILE_LEN + CRDT_ID_LEN], const uint8_t *file, c
   memcpy(out + CRDT_FILE_LEN, id->b, CRDT_ID_LEN);
 }
 
-/* ---- per-batch sums --------------------------------------------------------- */
+/* ---- per-batch sums ------------------------------------------------------------ */
 
+/* Each stored op's (file, hour, id), sorted and summed once per batch: one
+ * read and write per touched hour bucket and file, however big the batch. */
 typedef struct {
   uint8_t file[CRDT_FILE_LEN];
   uint32_t hour;
-  uint64_t count;
-  uint8_t sum[32];
+  crdt_id id;
 } bucket;
 
 typedef struct {
@@ -90,29 +91,26 @@ typedef struct {
 
 static int bucket_add(batch *x, const crdt_op *op)
 {
-  for (size_t i = x->nb; i-- > 0;) {
-    bucket *k = &x->b[i];
-    if (k->hour == op->h.hour && memcmp(k->file, op->h.file, CRDT_FILE_LEN) == 0) {
-      k->count++;
-      node__sum_add(k->sum, &op->id);
-      return BT_OK;
-    }
-  }
   if (x->nb == x->capb) {
-    size_t cap = x->capb ? 2 * x->capb : 16;
+    size_t cap = x->capb ? 2 * x->capb : 64;
     bucket *nb = realloc(x->b, cap * sizeof(*nb));
     if (nb == NULL)
       return BT_ENOMEM;
     x->b = nb;
     x->capb = cap;
   }
-  bucket *k = &x->b[x->nb++];
-  memcpy(k->file, op->h.file, CRDT_FILE_LEN);
-  k->hour = op->h.hour;
-  k->count = 1;
-  memset(k->sum, 0, 32);
-  node__sum_add(k->sum, &op->id);
+  memcpy(x->b[x->nb].file, op->h.file, CRDT_FILE_LEN);
+  x->b[x->nb].hour = op->h.hour;
+  x->b[x->nb++].id = op->id;
   return BT_OK;
+}
+
+static int cmp_bucket(const void *a, const void *b)
+{
+  const bucket *x = a, *y = b;
+  int c = memcmp(x->file, y->file, CRDT_FILE_LEN);
+
+  return c ? c : (x->hour > y->hour) - (x->hour < y->hour);
 }
 
 static void sum_bytes(uint8_t acc[32], const uint8_t add[32])
@@ -123,36 +121,61 @@ static void sum_bytes(uint8_t acc[32], const uint8_t add[32])
   node__sum_add(acc, &id);
 }
 
-/* Bucket value: count (8, little-endian) | sum (32). */
+/* Adds count and sum to one hour bucket: count (8, little-endian) | sum (32). */
+static int bucket_write(batch *x, const uint8_t *file, uint32_t hour, uint64_t n,
+                        const uint8_t sum[32])
+{
+  uint8_t key[CRDT_FILE_LEN + 4], val[40] = {0};
+  MDB_val kv = {sizeof(key), key}, v;
+  uint64_t count = 0;
+  int rc;
+
+  memcpy(key, file, CRDT_FILE_LEN);
+  be32(key + CRDT_FILE_LEN, hour);
+  rc = mdb_get(x->t, x->s->db[DB_FPB], &kv, &v);
+  if (rc == 0 && v.mv_size == sizeof(val))
+    memcpy(val, v.mv_data, sizeof(val));
+  else if (rc != MDB_NOTFOUND)
+    return rc == 0 ? BT_ECORRUPT : node__err(rc);
+  for (int j = 7; j >= 0; j--)
+    count = count << 8 | val[j];
+  count += n;
+  for (int j = 0; j < 8; j++)
+    val[j] = (uint8_t)(count >> (8 * j));
+  sum_bytes(val + 8, sum);
+  return put(x->t, x->s->db[DB_FPB], key, sizeof(key), val, sizeof(val));
+}
+
 static int flush_buckets(batch *x)
 {
-  for (size_t i = 0; i < x->nb; i++) {
-    bucket *k = &x->b[i];
-    uint8_t key[CRDT_FILE_LEN + 4], val[40] = {0};
-    MDB_val kv = {sizeof(key), key}, v;
-    filerec r;
-    uint64_t count = 0;
-    int rc;
+  size_t i = 0;
+  int rc;
 
-    memcpy(key, k->file, CRDT_FILE_LEN);
-    be32(key + CRDT_FILE_LEN, k->hour);
-    rc = mdb_get(x->t, x->s->db[DB_FPB], &kv, &v);
-    if (rc == 0 && v.mv_size == sizeof(val))
-      memcpy(val, v.mv_data, sizeof(val));
-    else if (rc != MDB_NOTFOUND)
-      return rc == 0 ? BT_ECORRUPT : node__err(rc);
-    for (int j = 7; j >= 0; j--)
-      count = count << 8 | val[j];
-    count += k->count;
-    for (int j = 0; j < 8; j++)
-      val[j] = (uint8_t)(count >> (8 * j));
-    sum_bytes(val + 8, k->sum);
-    if ((rc = put(x->t, x->s->db[DB_FPB], key, sizeof(key), val, sizeof(val))) != 0 ||
-        (rc = node__filerec_get(x->s, x->t, k->file, &r)) != 0)
+  if (x->nb > 1)
+    qsort(x->b, x->nb, sizeof(*x->b), cmp_bucket);
+  while (i < x->nb) { /* one file at a time, one hour at a time within it */
+    const uint8_t *file = x->b[i].file;
+    uint8_t fsum[32] = {0};
+    uint64_t fcount = 0;
+    filerec r;
+
+    while (i < x->nb && memcmp(x->b[i].file, file, CRDT_FILE_LEN) == 0) {
+      uint32_t hour = x->b[i].hour;
+      uint8_t hsum[32] = {0};
+      uint64_t hcount = 0;
+      for (; i < x->nb && x->b[i].hour == hour &&
+             memcmp(x->b[i].file, file, CRDT_FILE_LEN) == 0; i++, hcount++)
+        node__sum_add(hsum, &x->b[i].id);
+      if ((rc = bucket_write(x, file, hour, hcount, hsum)) != 0)
+        return rc;
+      sum_bytes(fsum, hsum);
+      fcount += hcount;
+    }
+    if ((rc = node__filerec_get(x->s, x->t, file, &r)) != 0)
       return rc;
-    r.count += k->count;
-    sum_bytes(r.sum, k->sum);
-    if ((rc = node__filerec_put(x->s, x->t, k->file, &r)) != 0)
+    r.count += fcount;
+    sum_bytes(r.sum, fsum);
+    if ((rc = node__filerec_put(x->s, x->t, file, &r)) != 0)
       return rc;
   }
   return BT_OK;

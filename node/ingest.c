@@ -14,6 +14,7 @@
 #include "store_int.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -87,6 +88,12 @@ typedef struct {
   crdt_op **stack; /* ops released from the buffer, still to store */
   size_t nstack, capstack;
   node_ingest_stats *st;
+  MDB_cursor *seq;  /* reused by every equivocation check of the batch */
+  int no_waiters;   /* the waiting table is empty: nothing to release or clear */
+  struct {
+    uint8_t file[CRDT_FILE_LEN], epoch[CRDT_EPOCH_LEN];
+  } scope[8];       /* (file, epoch) pairs already found in scope */
+  unsigned nscope;
 } batch;
 
 static int bucket_add(batch *x, const crdt_op *op)
@@ -196,8 +203,9 @@ static int check_equivocation(batch *x, const crdt_op *op)
   memcpy(pre, op->h.file, CRDT_FILE_LEN);
   memcpy(pre + CRDT_FILE_LEN, op->h.author, CRDT_PK_LEN);
   be64(pre + CRDT_FILE_LEN + CRDT_PK_LEN, op->h.seq);
-  if ((mrc = mdb_cursor_open(x->t, x->s->db[DB_SEQ], &c)) != 0)
+  if (x->seq == NULL && (mrc = mdb_cursor_open(x->t, x->s->db[DB_SEQ], &x->seq)) != 0)
     return node__err(mrc);
+  c = x->seq;
   mrc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
   while (mrc == 0 && key.mv_size == sizeof(k) && memcmp(key.mv_data, pre, sizeof(pre)) == 0) {
     memcpy(e, op->h.file, CRDT_FILE_LEN);
@@ -207,7 +215,6 @@ static int check_equivocation(batch *x, const crdt_op *op)
     found = 1;
     mrc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
   }
-  mdb_cursor_close(c);
   if (rc != 0)
     return rc;
   if (mrc != 0 && mrc != MDB_NOTFOUND)
@@ -229,6 +236,8 @@ static int clear_missing(batch *x, const crdt_id *id)
   MDB_cursor *c;
   int mrc, rc = BT_OK;
 
+  if (x->no_waiters)
+    return BT_OK;
   if ((mrc = mdb_cursor_open(x->t, x->s->db[DB_WAITING], &c)) != 0)
     return node__err(mrc);
   mrc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
@@ -290,6 +299,7 @@ static int buffer_op(batch *x, const crdt_op *op)
 
   if ((rc = put(x->t, s->db[DB_BUFFER], op->id.b, CRDT_ID_LEN, op->env, op->env_len)) != 0)
     return rc;
+  x->no_waiters = 0; /* (set before clear_missing below may need to look) */
   if ((rc = clear_missing(x, &op->id)) != 0)
     return rc;
   for (size_t i = 0; i < op->h.nparents; i++) {
@@ -364,6 +374,10 @@ static int take_waiters(batch *x, const crdt_id *id, crdt_id **kids, size_t *n)
   size_t nk = 0;
   int rc;
 
+  *kids = NULL;
+  *n = 0;
+  if (x->no_waiters)
+    return BT_OK;
   if ((rc = mdb_cursor_open(x->t, x->s->db[DB_WAITING], &c)) != 0)
     return node__err(rc);
   rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
@@ -464,12 +478,20 @@ static int check_scope(batch *x, const crdt_op *op)
   filerec r;
   int rc;
 
+  for (unsigned i = 0; i < x->nscope && i < 8; i++) /* the last 8 seen */
+    if (memcmp(x->scope[i].file, op->h.file, CRDT_FILE_LEN) == 0 &&
+        memcmp(x->scope[i].epoch, op->h.epoch, CRDT_EPOCH_LEN) == 0)
+      return BT_OK;
   if ((rc = node__filerec_get(x->s, x->t, op->h.file, &r)) != 0)
     return rc;
   memcpy(k, op->h.file, CRDT_FILE_LEN);
   memcpy(k + CRDT_FILE_LEN, op->h.epoch, CRDT_EPOCH_LEN);
-  rc = has(x->t, x->s->db[DB_EPOCHS], k, sizeof(k));
-  return rc == 1 ? BT_OK : rc == 0 ? BT_EEPOCH : rc;
+  if ((rc = has(x->t, x->s->db[DB_EPOCHS], k, sizeof(k))) != 1)
+    return rc == 0 ? BT_EEPOCH : rc;
+  memcpy(x->scope[x->nscope % 8].file, op->h.file, CRDT_FILE_LEN);
+  memcpy(x->scope[x->nscope % 8].epoch, op->h.epoch, CRDT_EPOCH_LEN);
+  x->nscope++;
+  return BT_OK;
 }
 
 static int ingest_one(batch *x, const crdt_op *op, node_ingest_result *r)
@@ -485,9 +507,9 @@ static int ingest_one(batch *x, const crdt_op *op, node_ingest_result *r)
     x->st->rejected++;
     return BT_OK;
   }
-  if ((rc = has(x->t, x->s->db[DB_OPS], op->id.b, CRDT_ID_LEN)) == 0)
-    rc = has(x->t, x->s->db[DB_BUFFER], op->id.b, CRDT_ID_LEN);
-  if (rc < 0)
+  /* Already stored is found by the op table's no-overwrite put below (a
+   * stored op has all its parents); already buffered, here. */
+  if ((rc = has(x->t, x->s->db[DB_BUFFER], op->id.b, CRDT_ID_LEN)) < 0)
     return rc;
   if (rc == 1) {
     r->status = NODE_DUPLICATE;
@@ -507,28 +529,67 @@ static int ingest_one(batch *x, const crdt_op *op, node_ingest_result *r)
     x->st->buffered++;
     return buffer_op(x, op);
   }
-  r->status = NODE_STORED;
-  x->st->stored++;
-  return store_and_release(x, op);
+  if ((rc = store_and_release(x, op)) == BT_EDUP) {
+    r->status = NODE_DUPLICATE;
+    x->st->duplicate++;
+    return BT_OK;
+  }
+  if (rc == 0) {
+    r->status = NODE_STORED;
+    x->st->stored++;
+  }
+  return rc;
+}
+
+static int batch_init(batch *x, node_store *s, MDB_txn *t, node_ingest_stats *st)
+{
+  MDB_stat ms;
+  int rc;
+
+  memset(x, 0, sizeof(*x));
+  x->s = s;
+  x->t = t;
+  x->st = st;
+  if ((rc = mdb_stat(t, s->db[DB_WAITING], &ms)) != 0)
+    return node__err(rc);
+  x->no_waiters = ms.ms_entries == 0;
+  return BT_OK;
+}
+
+static int batch_ops(batch *x, crdt_op **ops, size_t n, node_ingest_result *res)
+{
+  int rc = BT_OK;
+
+  for (size_t i = 0; i < n && rc == 0; i++)
+    if (ops[i] != NULL)
+      rc = ingest_one(x, ops[i], &res[i]);
+  return rc;
+}
+
+/* Flushes the sums (when rc is BT_OK) and frees the batch. */
+static int batch_finish(batch *x, int rc)
+{
+  if (rc == 0)
+    rc = flush_buckets(x);
+  if (x->seq)
+    mdb_cursor_close(x->seq);
+  for (size_t i = 0; i < x->nstack; i++)
+    crdt_op_free(x->stack[i]);
+  free(x->stack);
+  free(x->b);
+  return rc;
 }
 
 int node__ingest_txn(node_store *s, MDB_txn *t, crdt_op **ops, size_t n,
                      node_ingest_result *res, node_ingest_stats *st)
 {
   node_ingest_stats local = {0};
-  batch x = {.s = s, .t = t, .st = st ? st : &local};
-  int rc = BT_OK;
+  batch x;
+  int rc;
 
-  for (size_t i = 0; i < n && rc == 0; i++)
-    if (ops[i] != NULL)
-      rc = ingest_one(&x, ops[i], &res[i]);
-  if (rc == 0)
-    rc = flush_buckets(&x);
-  for (size_t i = 0; i < x.nstack; i++)
-    crdt_op_free(x.stack[i]);
-  free(x.stack);
-  free(x.b);
-  return rc;
+  if ((rc = batch_init(&x, s, t, st ? st : &local)) != 0)
+    return rc;
+  return batch_finish(&x, batch_ops(&x, ops, n, res));
 }
 
 /* ---- phase 1: decode and verify, on several threads for big batches ---------- */
@@ -565,58 +626,129 @@ static void check_slice(void *arg)
   }
 }
 
-static void check_all(node_store *s, const bt_bytes *envs, size_t n, crdt_op **ops,
-                      node_ingest_result *res)
+/* The pipeline: the batch is cut into chunks; every thread, the caller's
+ * included, takes the next unchecked chunk and decodes and verifies it; the
+ * caller stores chunks in order as soon as each is checked, and checks
+ * chunks itself while the next one to store is not ready. Verification
+ * (Ed25519, most of the cost) thus overlaps with the LMDB writes, which
+ * stay on the calling thread. */
+#define CHUNK 256
+
+typedef struct {
+  const bt_bytes *envs;
+  crdt_op **ops;
+  node_ingest_result *res;
+  size_t n, nchunks;
+  atomic_size_t next;  /* next chunk to check */
+  atomic_uchar *done;  /* per chunk: checked */
+  uv_mutex_t mu;
+  uv_cond_t cv;
+} pipeline;
+
+/* Checks one more chunk; 0 when none is left. */
+static int check_next(pipeline *p)
+{
+  size_t c = atomic_fetch_add(&p->next, 1);
+  slice sl;
+
+  if (c >= p->nchunks)
+    return 0;
+  sl = (slice){p->envs, p->ops, p->res, c * CHUNK, c * CHUNK + CHUNK < p->n ? c * CHUNK + CHUNK : p->n};
+  check_slice(&sl);
+  uv_mutex_lock(&p->mu);
+  atomic_store(&p->done[c], 1);
+  uv_cond_broadcast(&p->cv);
+  uv_mutex_unlock(&p->mu);
+  return 1;
+}
+
+static void checker(void *arg)
+{
+  while (check_next(arg))
+    ;
+}
+
+static void wait_checked(pipeline *p, size_t c)
+{
+  while (!atomic_load(&p->done[c])) {
+    if (check_next(p))
+      continue;
+    uv_mutex_lock(&p->mu);
+    while (!atomic_load(&p->done[c]))
+      uv_cond_wait(&p->cv, &p->mu);
+    uv_mutex_unlock(&p->mu);
+  }
+}
+
+/* Checks and stores the whole batch inside t. */
+static int run_pipeline(node_store *s, MDB_txn *t, pipeline *p, node_ingest_stats *st)
 {
   unsigned nt = s->threads ? s->threads : uv_available_parallelism();
-  slice sl[16];
   uv_thread_t th[16];
-  int started[16] = {0};
+  unsigned started = 0;
+  int rc = BT_OK;
 
   if (nt > 16)
     nt = 16;
-  if (nt < 2 || n < PARALLEL_MIN) {
-    sl[0] = (slice){envs, ops, res, 0, n};
-    check_slice(&sl[0]);
-    return;
+  if (p->n < PARALLEL_MIN)
+    nt = 1;
+  batch x;
+
+  if ((rc = batch_init(&x, s, t, st)) != 0)
+    return rc;
+  for (unsigned i = 1; i < nt; i++) /* a thread that cannot start is not needed */
+    if (uv_thread_create(&th[started], checker, p) == 0)
+      started++;
+  for (size_t c = 0; c < p->nchunks; c++) {
+    size_t lo = c * CHUNK, hi = lo + CHUNK < p->n ? lo + CHUNK : p->n;
+    wait_checked(p, c);
+    for (size_t i = lo; i < hi; i++)
+      st->rejected += p->ops[i] == NULL;
+    if (rc == BT_OK)
+      rc = batch_ops(&x, p->ops + lo, hi - lo, p->res + lo);
   }
-  for (unsigned i = 0; i < nt; i++)
-    sl[i] = (slice){envs, ops, res, n * i / nt, n * (i + 1) / nt};
-  /* The calling thread takes the first slice; a thread that cannot be
-   * started has its slice done here too. */
-  for (unsigned i = 1; i < nt; i++)
-    started[i] = uv_thread_create(&th[i], check_slice, &sl[i]) == 0;
-  check_slice(&sl[0]);
-  for (unsigned i = 1; i < nt; i++) {
-    if (started[i])
-      uv_thread_join(&th[i]);
-    else
-      check_slice(&sl[i]);
-  }
+  for (unsigned i = 0; i < started; i++)
+    uv_thread_join(&th[i]);
+  return batch_finish(&x, rc);
 }
 
 int node_ingest(node_store *s, const bt_bytes *envs, size_t n, node_ingest_result *res,
                 node_ingest_stats *stats)
 {
   node_ingest_stats st = {0};
-  crdt_op **ops = calloc(n ? n : 1, sizeof(*ops));
+  pipeline p = {.envs = envs, .res = res, .n = n, .nchunks = (n + CHUNK - 1) / CHUNK};
   MDB_txn *t;
   int rc;
 
-  if (ops == NULL)
+  p.ops = calloc(n ? n : 1, sizeof(*p.ops));
+  p.done = calloc(p.nchunks ? p.nchunks : 1, sizeof(*p.done));
+  if (p.ops == NULL || p.done == NULL) {
+    free(p.ops);
+    free(p.done);
     return BT_ENOMEM;
-  check_all(s, envs, n, ops, res);
-  for (size_t i = 0; i < n; i++)
-    st.rejected += ops[i] == NULL;
+  }
+  atomic_init(&p.next, 0);
+  if (uv_mutex_init(&p.mu) != 0 || uv_cond_init(&p.cv) != 0) {
+    free(p.ops);
+    free(p.done);
+    return BT_ENOMEM;
+  }
   if ((rc = node__txn(s, 0, &t)) == 0) {
-    if ((rc = node__ingest_txn(s, t, ops, n, res, &st)) == 0)
+    if ((rc = run_pipeline(s, t, &p, &st)) == 0)
       rc = node__err(mdb_txn_commit(t));
     else
       mdb_txn_abort(t);
+  } else {
+    /* No transaction: nothing to store, and nothing was checked either. */
+    for (size_t i = 0; i < n; i++)
+      memset(&res[i], 0, sizeof(res[i]));
   }
+  uv_cond_destroy(&p.cv);
+  uv_mutex_destroy(&p.mu);
   for (size_t i = 0; i < n; i++)
-    crdt_op_free(ops[i]);
-  free(ops);
+    crdt_op_free(p.ops[i]);
+  free(p.ops);
+  free(p.done);
   if (rc == 0) {
     /* Released ops share a file with the parent that released them, so
      * the files of this batch's ops are all that can have changed. */

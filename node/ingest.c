@@ -73,7 +73,7 @@ static void fid(uint8_t out[CRDT_FILE_LEN + CRDT_ID_LEN], const uint8_t *file, c
 /* ---- per-batch sums ------------------------------------------------------------ */
 
 /* Each stored op's (file, hour, id), sorted and summed once per batch: one
- * read and write per touched hour bucket and file, however big the batch. */
+ * read and write per touched day bucket and file, however big the batch. */
 typedef struct {
   uint8_t file[CRDT_FILE_LEN];
   uint32_t hour;
@@ -128,8 +128,8 @@ static void sum_bytes(uint8_t acc[32], const uint8_t add[32])
   node__sum_add(acc, &id);
 }
 
-/* Adds count and sum to one hour bucket: count (8, little-endian) | sum (32). */
-static int bucket_write(batch *x, const uint8_t *file, uint32_t hour, uint64_t n,
+/* Adds count and sum to one day's bucket: count (8, little-endian) | sum (32). */
+static int bucket_write(batch *x, const uint8_t *file, uint32_t day, uint64_t n,
                         const uint8_t sum[32])
 {
   uint8_t key[CRDT_FILE_LEN + 4], val[40] = {0};
@@ -138,7 +138,7 @@ static int bucket_write(batch *x, const uint8_t *file, uint32_t hour, uint64_t n
   int rc;
 
   memcpy(key, file, CRDT_FILE_LEN);
-  be32(key + CRDT_FILE_LEN, hour);
+  be32(key + CRDT_FILE_LEN, day);
   rc = mdb_get(x->t, x->s->db[DB_FPB], &kv, &v);
   if (rc == 0 && v.mv_size == sizeof(val))
     memcpy(val, v.mv_data, sizeof(val));
@@ -167,13 +167,13 @@ static int flush_buckets(batch *x)
     filerec r;
 
     while (i < x->nb && memcmp(x->b[i].file, file, CRDT_FILE_LEN) == 0) {
-      uint32_t hour = x->b[i].hour;
+      uint32_t day = x->b[i].hour / NODE_BUCKET_HOURS;
       uint8_t hsum[32] = {0};
       uint64_t hcount = 0;
-      for (; i < x->nb && x->b[i].hour == hour &&
+      for (; i < x->nb && x->b[i].hour / NODE_BUCKET_HOURS == day &&
              memcmp(x->b[i].file, file, CRDT_FILE_LEN) == 0; i++, hcount++)
         node__sum_add(hsum, &x->b[i].id);
-      if ((rc = bucket_write(x, file, hour, hcount, hsum)) != 0)
+      if ((rc = bucket_write(x, file, day, hcount, hsum)) != 0)
         return rc;
       sum_bytes(fsum, hsum);
       fcount += hcount;

@@ -15,6 +15,9 @@ enum {
   DB_TRANSFERS, DB_USERS, DB_AUDIT, DB_BLOBS, DB_PEERS, DB_COUNT
 };
 
+/* Fingerprint buckets (DB_FPB) cover this many hours of a file's ops. */
+#define NODE_BUCKET_HOURS 24
+
 /* A file record (DB_FILES value), fixed little-endian layout:
  * version(1) | current epoch(16) | ops count(8) | id sum(32). */
 #define FILEREC_LEN (1 + CRDT_EPOCH_LEN + 8 + 32)

@@ -90,36 +90,37 @@ static uint32_t rd_be32(const uint8_t *p)
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Adds the ops of one hour that fall in [lo, hi), scanning that hour. */
-static int scan_hour(node_store *s, MDB_txn *t, const uint8_t *file, uint32_t hour,
-                     const node_rkey *lo, const node_rkey *hi, node_fp *fp)
+/* Adds the ops whose (hour, id) key is in [from, to), scanning fileops. */
+static int scan(node_store *s, MDB_txn *t, const uint8_t *file, const node_rkey *from,
+                const node_rkey *to, node_fp *fp)
 {
-  uint8_t k[CRDT_FILE_LEN + 4];
+  uint8_t k[CRDT_FILE_LEN + 4 + CRDT_ID_LEN];
   MDB_val key = {sizeof(k), k}, v;
   MDB_cursor *c;
   int rc;
 
   memcpy(k, file, CRDT_FILE_LEN);
   for (int i = 0; i < 4; i++)
-    k[CRDT_FILE_LEN + i] = (uint8_t)(hour >> (24 - 8 * i));
+    k[CRDT_FILE_LEN + i] = (uint8_t)(from->hour >> (24 - 8 * i));
+  memcpy(k + CRDT_FILE_LEN + 4, from->id.b, CRDT_ID_LEN);
   if ((rc = mdb_cursor_open(t, s->db[DB_FILEOPS], &c)) != 0)
     return node__err(rc);
   rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
-  while (rc == 0 && key.mv_size == sizeof(k) + CRDT_ID_LEN && memcmp(key.mv_data, k, sizeof(k)) == 0) {
-    const uint8_t *id = (const uint8_t *)key.mv_data + sizeof(k);
-    if (rkey_cmp(hour, id, lo) >= 0 && rkey_cmp(hour, id, hi) < 0) {
-      crdt_id x;
-      memcpy(x.b, id, CRDT_ID_LEN);
-      fp->count++;
-      node__sum_add(fp->sum, &x);
-    }
+  while (rc == 0 && key.mv_size == sizeof(k) && memcmp(key.mv_data, file, CRDT_FILE_LEN) == 0) {
+    const uint8_t *p = (const uint8_t *)key.mv_data + CRDT_FILE_LEN;
+    crdt_id x;
+    if (rkey_cmp(rd_be32(p), p + 4, to) >= 0)
+      break;
+    memcpy(x.b, p + 4, CRDT_ID_LEN);
+    fp->count++;
+    node__sum_add(fp->sum, &x);
     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
   }
   mdb_cursor_close(c);
   return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
 }
 
-/* Whole hours strictly between lo.hour and hi.hour, from the buckets. */
+/* Whole days in [from, to), from the buckets. */
 static int sum_buckets(node_store *s, MDB_txn *t, const uint8_t *file, uint32_t from,
                        uint32_t to, node_fp *fp)
 {
@@ -157,19 +158,25 @@ static int sum_buckets(node_store *s, MDB_txn *t, const uint8_t *file, uint32_t 
 int node_fingerprint(node_store *s, const uint8_t file[CRDT_FILE_LEN], const node_rkey *lo,
                      const node_rkey *hi, node_fp *out)
 {
+  uint32_t dlo = lo->hour / NODE_BUCKET_HOURS, dhi = hi->hour / NODE_BUCKET_HOURS;
   node_fp fp = {0};
   MDB_txn *t;
   int rc;
 
   if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
     return rc;
-  if (rkey_cmp(lo->hour, lo->id.b, hi) >= 0)
+  if (rkey_cmp(lo->hour, lo->id.b, hi) >= 0) {
     rc = BT_OK; /* empty range */
-  else if (lo->hour == hi->hour)
-    rc = scan_hour(s, t, file, lo->hour, lo, hi, &fp);
-  else if ((rc = scan_hour(s, t, file, lo->hour, lo, hi, &fp)) == 0 &&
-           (rc = sum_buckets(s, t, file, lo->hour + 1, hi->hour, &fp)) == 0)
-    rc = scan_hour(s, t, file, hi->hour, lo, hi, &fp);
+  } else if (dlo == dhi) {
+    rc = scan(s, t, file, lo, hi, &fp);
+  } else {
+    /* lo to the end of its day, whole days between, hi's day up to hi. */
+    node_rkey lo_end = {(dlo + 1) * NODE_BUCKET_HOURS, {{0}}};
+    node_rkey hi_start = {dhi * NODE_BUCKET_HOURS, {{0}}};
+    if ((rc = scan(s, t, file, lo, &lo_end, &fp)) == 0 &&
+        (rc = sum_buckets(s, t, file, dlo + 1, dhi, &fp)) == 0)
+      rc = scan(s, t, file, &hi_start, hi, &fp);
+  }
   mdb_txn_abort(t);
   if (rc == 0)
     *out = fp;

@@ -581,7 +581,8 @@ static void check_heads(const ctx *cx, node_store *s, MDB_txn *t, const snap *sn
   free(want.v);
 }
 
-/* fpb from the sorted file|hour|id keys: count and id sum per file|hour. */
+/* fpb from the sorted file|hour|id keys: count and id sum per file and
+ * bucket (NODE_BUCKET_HOURS hours), keyed file|bucket. */
 static void check_fpb(const ctx *cx, node_store *s, MDB_txn *t, const keys *fo)
 {
   const size_t kl = CRDT_FILE_LEN + 4;
@@ -589,8 +590,13 @@ static void check_fpb(const ctx *cx, node_store *s, MDB_txn *t, const keys *fo)
 
   for (size_t i = 0; i < fo->n; i++) {
     const uint8_t *k = fo->v + i * fo->len;
-    if (want.n == 0 || memcmp(want.v + (want.n - 1) * want.len, k, kl) != 0)
-      memcpy(key_new(&want), k, kl);
+    uint8_t bk[CRDT_FILE_LEN + 4];
+    uint32_t hour = (uint32_t)k[CRDT_FILE_LEN] << 24 | (uint32_t)k[CRDT_FILE_LEN + 1] << 16 |
+                    (uint32_t)k[CRDT_FILE_LEN + 2] << 8 | k[CRDT_FILE_LEN + 3];
+    memcpy(bk, k, CRDT_FILE_LEN);
+    put_be(bk + CRDT_FILE_LEN, hour / NODE_BUCKET_HOURS, 4);
+    if (want.n == 0 || memcmp(want.v + (want.n - 1) * want.len, bk, kl) != 0)
+      memcpy(key_new(&want), bk, kl);
     count_in(want.v + (want.n - 1) * want.len + kl, k + kl);
   }
   expect_db(cx, t, s->db[DB_FPB], "fpb", &want, kl);

@@ -681,84 +681,123 @@ static void wait_checked(pipeline *p, size_t c)
 }
 
 /* Checks and stores the whole batch inside t. */
-static int run_pipeline(node_store *s, MDB_txn *t, pipeline *p, node_ingest_stats *st)
+static int txn_open(node_store *s, MDB_txn **t, batch *x, node_ingest_stats *st)
+{
+  int rc = node__txn(s, 0, t);
+
+  if (rc == 0 && (rc = batch_init(x, s, *t, st)) != 0)
+    mdb_txn_abort(*t);
+  return rc;
+}
+
+static int txn_close(MDB_txn *t, batch *x, int rc)
+{
+  if ((rc = batch_finish(x, rc)) == 0)
+    return node__err(mdb_txn_commit(t));
+  mdb_txn_abort(t);
+  return rc;
+}
+
+/* Checks and stores the envelopes, committing every per_txn ops (0: once,
+ * at the end). Checking runs ahead on other threads, across commits too.
+ * *committed: how many leading envelopes are durably decided. */
+static int run_pipeline(node_store *s, pipeline *p, size_t per_txn, node_ingest_stats *st,
+                        size_t *committed)
 {
   unsigned nt = s->threads ? s->threads : uv_available_parallelism();
   uv_thread_t th[16];
   unsigned started = 0;
-  int rc = BT_OK;
+  size_t txn_lo = 0;
+  MDB_txn *t;
+  batch x;
+  int rc;
 
+  int open;
+
+  *committed = 0;
+  if ((rc = txn_open(s, &t, &x, st)) != 0)
+    return rc;
+  open = 1;
   if (nt > 16)
     nt = 16;
-  if (p->n < PARALLEL_MIN)
-    nt = 1;
-  batch x;
-
-  if ((rc = batch_init(&x, s, t, st)) != 0)
-    return rc;
-  for (unsigned i = 1; i < nt; i++) /* a thread that cannot start is not needed */
+  for (unsigned i = 1; i < nt && p->n >= PARALLEL_MIN; i++)
     if (uv_thread_create(&th[started], checker, p) == 0)
-      started++;
-  for (size_t c = 0; c < p->nchunks; c++) {
+      started++; /* a thread that cannot start is not needed */
+  for (size_t c = 0; c < p->nchunks && rc == BT_OK; c++) {
     size_t lo = c * CHUNK, hi = lo + CHUNK < p->n ? lo + CHUNK : p->n;
     wait_checked(p, c);
     for (size_t i = lo; i < hi; i++)
       st->rejected += p->ops[i] == NULL;
-    if (rc == BT_OK)
-      rc = batch_ops(&x, p->ops + lo, hi - lo, p->res + lo);
+    rc = batch_ops(&x, p->ops + lo, hi - lo, p->res + lo);
+    if (rc == BT_OK && per_txn && hi - txn_lo >= per_txn && hi < p->n) {
+      open = 0;
+      if ((rc = txn_close(t, &x, BT_OK)) != 0)
+        break;
+      *committed = txn_lo = hi;
+      if ((rc = txn_open(s, &t, &x, st)) != 0)
+        break;
+      open = 1;
+    }
   }
+  if (open && (rc = txn_close(t, &x, rc)) == 0) /* commits, or aborts on error */
+    *committed = p->n;
+  atomic_store(&p->next, p->nchunks); /* checkers: nothing more to take */
   for (unsigned i = 0; i < started; i++)
     uv_thread_join(&th[i]);
-  return batch_finish(&x, rc);
+  return rc;
 }
 
-int node_ingest(node_store *s, const bt_bytes *envs, size_t n, node_ingest_result *res,
-                node_ingest_stats *stats)
+static int ingest_run(node_store *s, const bt_bytes *envs, size_t n, size_t per_txn,
+                      node_ingest_result *res, node_ingest_stats *stats)
 {
   node_ingest_stats st = {0};
   pipeline p = {.envs = envs, .res = res, .n = n, .nchunks = (n + CHUNK - 1) / CHUNK};
-  MDB_txn *t;
+  size_t committed = 0;
   int rc;
 
   p.ops = calloc(n ? n : 1, sizeof(*p.ops));
   p.done = calloc(p.nchunks ? p.nchunks : 1, sizeof(*p.done));
-  if (p.ops == NULL || p.done == NULL) {
+  if (p.ops == NULL || p.done == NULL || uv_mutex_init(&p.mu) != 0) {
+    free(p.ops);
+    free(p.done);
+    return BT_ENOMEM;
+  }
+  if (uv_cond_init(&p.cv) != 0) {
+    uv_mutex_destroy(&p.mu);
     free(p.ops);
     free(p.done);
     return BT_ENOMEM;
   }
   atomic_init(&p.next, 0);
-  if (uv_mutex_init(&p.mu) != 0 || uv_cond_init(&p.cv) != 0) {
-    free(p.ops);
-    free(p.done);
-    return BT_ENOMEM;
-  }
-  if ((rc = node__txn(s, 0, &t)) == 0) {
-    if ((rc = run_pipeline(s, t, &p, &st)) == 0)
-      rc = node__err(mdb_txn_commit(t));
-    else
-      mdb_txn_abort(t);
-  } else {
-    /* No transaction: nothing to store, and nothing was checked either. */
-    for (size_t i = 0; i < n; i++)
-      memset(&res[i], 0, sizeof(res[i]));
-  }
+  rc = run_pipeline(s, &p, per_txn, &st, &committed);
   uv_cond_destroy(&p.cv);
   uv_mutex_destroy(&p.mu);
   for (size_t i = 0; i < n; i++)
     crdt_op_free(p.ops[i]);
   free(p.ops);
   free(p.done);
-  if (rc == 0) {
-    /* Released ops share a file with the parent that released them, so
-     * the files of this batch's ops are all that can have changed. */
-    for (size_t i = 0; i < n; i++)
-      if (res[i].status == NODE_STORED || res[i].status == NODE_BUFFERED)
-        node__cache_drop(s, envs[i].p + ENV_FILE_OFF);
-    if (stats)
-      *stats = st;
-  }
+  for (size_t i = committed; i < n; i++)
+    memset(&res[i], 0, sizeof(res[i])); /* not decided: nothing happened */
+  /* Released ops share a file with the parent that released them, so
+   * the files of these ops are all that can have changed. */
+  for (size_t i = 0; i < committed; i++)
+    if (res[i].status == NODE_STORED || res[i].status == NODE_BUFFERED)
+      node__cache_drop(s, envs[i].p + ENV_FILE_OFF);
+  if (rc == 0 && stats)
+    *stats = st;
   return rc;
+}
+
+int node_ingest(node_store *s, const bt_bytes *envs, size_t n, node_ingest_result *res,
+                node_ingest_stats *stats)
+{
+  return ingest_run(s, envs, n, 0, res, stats);
+}
+
+int node_ingest_stream(node_store *s, const bt_bytes *envs, size_t n, size_t per_txn,
+                       node_ingest_result *res, node_ingest_stats *stats)
+{
+  return ingest_run(s, envs, n, per_txn ? per_txn : 1, res, stats);
 }
 
 /* ---- authoring ---------------------------------------------------------------- */

@@ -110,9 +110,17 @@ typedef struct {
  * and stores the good ones in one write transaction: res[i] says what
  * happened to envs[i]. Returns BT_OK once committed (and synced: what is
  * reported stored survives a crash), or an error (BT_EFULL, ...) with
- * nothing stored and res undefined. stats may be NULL. */
+ * nothing stored and every res[i].status 0. stats may be NULL. */
 int node_ingest(node_store *s, const bt_bytes *envs, size_t n, node_ingest_result *res,
                 node_ingest_stats *stats);
+
+/* node_ingest for a long run of envelopes (an initial sync): commits every
+ * per_txn ops (rounded up to whole chunks of 256) while other threads keep
+ * checking the ops after them, so signature checks overlap the commits.
+ * On error, what was committed before stays committed: res[i].status is 0
+ * for every envelope that was not. */
+int node_ingest_stream(node_store *s, const bt_bytes *envs, size_t n, size_t per_txn,
+                       node_ingest_result *res, node_ingest_stats *stats);
 
 /* ---- reads ---------------------------------------------------------------- */
 

@@ -1099,3 +1099,100 @@ Test(node_store, opening_nothing_creates_nothing)
   cr_assert_neq(stat(path, &st), 0, "no data.mdb left behind");
   cr_assert_eq(try_open(dir, "", NULL, 1), BT_EINVAL, "an empty passphrase");
 }
+
+/* ---- the streaming ingest ------------------------------------------------------------ */
+
+Test(node_store, a_stream_stores_what_one_batch_would)
+{
+  char d1s[96], d2s[96];
+  gen_rng r;
+  gen_arena *a = gen_arena_new();
+  uint8_t file[16], dg1[32], dg2[32];
+  node_store *src = open_store(dir, "src"), *s1, *s2;
+  size_t n, ops, buf;
+
+  gen_seed(&r, 19);
+  make_file(src, &r, a, 1500, file);
+  crdt_op **o = export_ops(src, file, &n);
+  gen_shuffle(&r, (void **)o, n); /* plenty of buffering and release */
+  bt_bytes *e = malloc(n * sizeof(*e));
+  node_ingest_result *r1 = malloc(n * sizeof(*r1)), *r2 = malloc(n * sizeof(*r2));
+  node_ingest_stats st1, st2;
+  for (size_t i = 0; i < n; i++)
+    e[i] = env_of(o[i]);
+  snprintf(d1s, sizeof(d1s), "%s/one", dir);
+  snprintf(d2s, sizeof(d2s), "%s/stream", dir);
+  s1 = open_store(d1s, "x");
+  s2 = open_store(d2s, "x");
+  share(src, s1, file, 1);
+  share(src, s2, file, 1);
+  cr_assert_eq(node_ingest(s1, e, n, r1, &st1), BT_OK);
+  cr_assert_eq(node_ingest_stream(s2, e, n, 300, r2, &st2), BT_OK);
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(r1[i].status, r2[i].status, "op %zu", i);
+  cr_assert_eq(st1.stored, st2.stored);
+  cr_assert_eq(st1.released, st2.released);
+  cr_assert_gt(st2.released, 100, "the order really buffered ops");
+  cr_assert_eq(node_store_counts(s2, &ops, &buf), BT_OK);
+  cr_assert_eq(ops, n);
+  cr_assert_eq(buf, 0);
+  digest(s1, file, dg1);
+  digest(s2, file, dg2);
+  cr_assert_eq(memcmp(dg1, dg2, 32), 0);
+  free(e);
+  free(r1);
+  free(r2);
+  free_ops(o, n);
+  node_store_close(s1);
+  node_store_close(s2);
+  node_store_close(src);
+  gen_arena_free(a);
+}
+
+/* The store fills up mid-stream: what was committed stays and says so;
+ * what was not is reported undecided (status 0) and is not there. */
+Test(node_store, a_stream_that_fills_the_disk_keeps_its_committed_part)
+{
+  char d2[96];
+  gen_rng r;
+  gen_arena *a = gen_arena_new();
+  uint8_t file[16];
+  node_store *src = open_store(dir, "src"), *s;
+  node_store_opts o2;
+  size_t n, ops, buf, decided = 0;
+
+  gen_seed(&r, 20);
+  make_file(src, &r, a, 1200, file);
+  crdt_op **o = export_ops(src, file, &n);
+  bt_bytes *e = malloc(n * sizeof(*e));
+  node_ingest_result *res = malloc(n * sizeof(*res));
+  for (size_t i = 0; i < n; i++)
+    e[i] = env_of(o[i]);
+  snprintf(d2, sizeof(d2), "%s/small", dir);
+  o2 = opts(d2, "x");
+  o2.map_size = 1536 * 1024;
+  cr_assert_eq(node_store_open(&s, &o2), BT_OK);
+  share(src, s, file, 1);
+  cr_assert_eq(node_ingest_stream(s, e, n, 256, res, NULL), BT_EFULL);
+  while (decided < n && res[decided].status != 0)
+    decided++;
+  cr_assert_gt(decided, 0, "some transactions committed before the map filled");
+  cr_assert_lt(decided, n);
+  for (size_t i = decided; i < n; i++)
+    cr_assert_eq(res[i].status, 0, "op %zu", i);
+  node_store_close(s);
+  cr_assert_eq(node_store_open(&s, &o2), BT_OK);
+  cr_assert_eq(node_store_counts(s, &ops, &buf), BT_OK);
+  cr_assert_eq(ops + buf, decided, "exactly the decided ops are there");
+  for (size_t i = 0; i < decided; i++) {
+    crdt_op *got;
+    cr_assert_eq(node_op_get(s, &o[i]->id, &got), BT_OK, "op %zu", i);
+    crdt_op_free(got);
+  }
+  free(e);
+  free(res);
+  free_ops(o, n);
+  node_store_close(s);
+  node_store_close(src);
+  gen_arena_free(a);
+}

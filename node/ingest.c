@@ -729,6 +729,10 @@ static int run_pipeline(node_store *s, pipeline *p, size_t per_txn, node_ingest_
     for (size_t i = lo; i < hi; i++)
       st->rejected += p->ops[i] == NULL;
     rc = batch_ops(&x, p->ops + lo, hi - lo, p->res + lo);
+    for (size_t i = lo; i < hi; i++) { /* stored ops live on in LMDB only */
+      crdt_op_free(p->ops[i]);
+      p->ops[i] = NULL;
+    }
     if (rc == BT_OK && per_txn && hi - txn_lo >= per_txn && hi < p->n) {
       open = 0;
       if ((rc = txn_close(t, &x, BT_OK)) != 0)

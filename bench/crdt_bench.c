@@ -30,14 +30,12 @@
 
 #include "crdt/err.h"
 #include "crdt/gen.h"
+#include "body.h"
 #include "crdt/mp.h"
 #include "crdt/op.h"
 
 #define BENCH_SEED     20240501u
 #define BENCH_AUTHORS  4
-#define BODY_MIN       260   /* encoded body bytes, uniform in MIN..MAX */
-#define BODY_MAX       340
-#define BODY_TRIES     1000
 
 /* One op's inputs. h.parents points into parents: never move an op_in. */
 typedef struct {
@@ -72,14 +70,6 @@ typedef struct {
   uint8_t epoch[CRDT_EPOCH_LEN];
 } bench;
 
-static double now_s(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int fail(const char *what, size_t i, int rc)
 {
   fprintf(stderr, "crdt_bench: %s failed at op %zu: %s\n", what, i,
@@ -89,61 +79,6 @@ static int fail(const char *what, size_t i, int rc)
 
 /* ---- inputs ----------------------------------------------------------- */
 
-/* Exactly len bytes of word text (whole UTF-8 characters), in a. */
-static bt_str text_of(gen_rng *r, gen_arena *a, size_t len)
-{
-  char *p = gen_alloc(a, len);
-  size_t n = 0;
-
-  while (n < len) {
-    if (n > 0 && len - n >= 2)
-      p[n++] = ' ';
-    bt_str w = gen_str(r, a, len - n); /* 1..len-n bytes */
-    memcpy(p + n, w.p, w.len);
-    n += w.len;
-  }
-  return (bt_str){p, len};
-}
-
-/* The free-text field that carries most of an entry. */
-static bt_str *main_text(crdt_body *b)
-{
-  switch (b->type) {
-  case CRDT_OP_CONCERN:
-    return &b->u.concern.facts;
-  case CRDT_OP_CHRONO:
-    return &b->u.chrono.summary;
-  case CRDT_OP_REVIEW:
-    return &b->u.review.action;
-  default:
-    return &b->u.action.what;
-  }
-}
-
-/* A random body of type whose encoding is exactly target bytes, built in a:
- * the generator fills the record, then the main text is resized to fit. A
- * record whose other fields alone exceed target is drawn again. */
-static int sized_body(gen_rng *r, gen_arena *a, uint32_t type, crdt_hlc_ts hlc,
-                      size_t target, crdt_body *b, msgpack_sbuffer *sb)
-{
-  for (int t = 0; t < BODY_TRIES; t++) {
-    gen_body(r, a, type, hlc, b, NULL, 0);
-    bt_str *text = main_text(b);
-    for (int k = 0; k < 4; k++) {
-      int64_t want;
-      sb->size = 0;
-      if (crdt_body_encode(b, sb) != 0)
-        return -1;
-      if (sb->size == target)
-        return 0;
-      want = (int64_t)text->len + (int64_t)target - (int64_t)sb->size;
-      if (want < 1 || want > CRDT_TEXT_MAX)
-        break; /* the other fields are too long: draw again */
-      *text = text_of(r, a, (size_t)want);
-    }
-  }
-  return -1;
-}
 
 /* Moves the body's strings from the scratch arena into one block of their
  * own, returned (NULL on failure). The four types used have no lists, so the
@@ -173,16 +108,6 @@ static char *keep_strings(crdt_body *b)
   return block;
 }
 
-static uint32_t pick_type(gen_rng *r)
-{
-  uint64_t x = gen_below(r, 100);
-
-  if (x < 45)
-    return CRDT_OP_CONCERN;
-  if (x < 85)
-    return CRDT_OP_CHRONO;
-  return x < 93 ? CRDT_OP_REVIEW : CRDT_OP_ACTION;
-}
 
 /* Header of op i: one case file, four devices taking turns, one parent
  * (two for one op in eight), one epoch. */
@@ -228,7 +153,7 @@ static int make_inputs(bench *bn)
     gen_arena *scratch = gen_arena_new();
 
     make_header(bn, &r, i, hlc);
-    if ((rc = sized_body(&r, scratch, pick_type(&r), hlc, target, &bn->in[i].b, &sb)) != 0)
+    if ((rc = bench_sized_body(&r, scratch, bench_pick_type(&r), hlc, target, &bn->in[i].b, &sb)) != 0)
       fprintf(stderr, "crdt_bench: cannot build a %zu-byte body\n", target);
     else if ((bn->in[i].strs = keep_strings(&bn->in[i].b)) == NULL)
       rc = fail("setup", i, BT_ENOMEM);
@@ -283,7 +208,7 @@ static int make_raw(bench *bn)
 
 static double raw_seal(bench *bn)
 {
-  double t0 = now_s();
+  double t0 = bench_now_s();
 
   for (size_t i = 0; i < bn->n; i++) {
     raw_op *w = &bn->raw[i];
@@ -297,14 +222,14 @@ static double raw_seal(bench *bn)
                          w->ct_off + w->ct_len - 1, in->author->sk);
     crypto_generichash(w->id.b, CRDT_ID_LEN, w->env, w->env_len, NULL, 0);
   }
-  return now_s() - t0;
+  return bench_now_s() - t0;
 }
 
 /* Returns the time, or -1 after reporting the first failure. */
 static double raw_open(bench *bn)
 {
   size_t bad = bn->n;
-  double t0 = now_s(), t;
+  double t0 = bench_now_s(), t;
 
   for (size_t i = 0; i < bn->n; i++) {
     raw_op *w = &bn->raw[i];
@@ -318,7 +243,7 @@ static double raw_open(bench *bn)
       bad = bad < i ? bad : i;
     crypto_generichash(w->id.b, CRDT_ID_LEN, w->env, w->env_len, NULL, 0);
   }
-  t = now_s() - t0;
+  t = bench_now_s() - t0;
   if (bad < bn->n) {
     fail("raw open", bad, 0);
     return -1;
@@ -341,7 +266,7 @@ static double our_seal(bench *bn)
 {
   size_t bad = bn->n;
   int bad_rc = 0;
-  double t0 = now_s(), t;
+  double t0 = bench_now_s(), t;
 
   for (size_t i = 0; i < bn->n; i++) {
     const op_in *in = &bn->in[i];
@@ -349,7 +274,7 @@ static double our_seal(bench *bn)
     if (rc != 0 && bad == bn->n)
       bad = i, bad_rc = rc;
   }
-  t = now_s() - t0;
+  t = bench_now_s() - t0;
   if (bad < bn->n) {
     fail("crdt_op_seal", bad, bad_rc);
     return -1;
@@ -361,7 +286,7 @@ static double our_open(bench *bn)
 {
   size_t bad = bn->n;
   int bad_rc = 0;
-  double t0 = now_s(), t;
+  double t0 = bench_now_s(), t;
 
   for (size_t i = 0; i < bn->n; i++) {
     const crdt_op *s = bn->sealed[i];
@@ -370,7 +295,7 @@ static double our_open(bench *bn)
     if (rc != 0 && bad == bn->n)
       bad = i, bad_rc = rc;
   }
-  t = now_s() - t0;
+  t = bench_now_s() - t0;
   if (bad < bn->n) {
     fail("crdt_op_open", bad, bad_rc);
     return -1;
@@ -488,23 +413,9 @@ static void report(const bench *bn, const double t[4])
 
 static int parse_args(int argc, char **argv, bench *bn)
 {
-  char *end;
-
   bn->n = 100000;
   bn->rounds = 3;
-  if (argc > 1) {
-    unsigned long long v = strtoull(argv[1], &end, 10);
-    if (*end != '\0' || v == 0 || v > 100000000)
-      return 1;
-    bn->n = (size_t)v;
-  }
-  if (argc > 2) {
-    unsigned long v = strtoul(argv[2], &end, 10);
-    if (*end != '\0' || v == 0 || v > 100)
-      return 1;
-    bn->rounds = (unsigned)v;
-  }
-  return argc > 3;
+  return bench_args(argc, argv, 100000000, &bn->n, &bn->rounds);
 }
 
 int main(int argc, char **argv)

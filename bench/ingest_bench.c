@@ -47,6 +47,7 @@
 
 #include "crdt/err.h"
 #include "crdt/gen.h"
+#include "body.h"
 #include "crdt/mp.h"
 #include "crdt/op.h"
 #include "node/store.h"
@@ -57,9 +58,6 @@
 #define AUTHORS_MAX    3
 #define SYNC_PCT       70      /* an author has seen the latest ops before writing */
 #define BATCH          10000   /* ops per transaction, ours and raw */
-#define BODY_MIN       260     /* encoded body bytes, uniform in MIN..MAX */
-#define BODY_MAX       340
-#define BODY_TRIES     1000
 #define T0_MS          UINT64_C(1714550400000) /* 2024-05-01 */
 #define STEP_MS        37000   /* between consecutive ops, any file */
 #define PASSPHRASE     "ingest-bench"
@@ -107,14 +105,6 @@ typedef struct {
   int made;             /* base exists */
 } bench;
 
-static double now_s(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static long peak_rss_kb(void)
 {
   struct rusage ru;
@@ -148,71 +138,7 @@ static void remove_env(const char *dir)
 
 /* ---- bodies (as in crdt_bench) ------------------------------------------ */
 
-/* Exactly len bytes of word text (whole UTF-8 characters), in a. */
-static bt_str text_of(gen_rng *r, gen_arena *a, size_t len)
-{
-  char *p = gen_alloc(a, len);
-  size_t n = 0;
 
-  while (n < len) {
-    if (n > 0 && len - n >= 2)
-      p[n++] = ' ';
-    bt_str w = gen_str(r, a, len - n); /* 1..len-n bytes */
-    memcpy(p + n, w.p, w.len);
-    n += w.len;
-  }
-  return (bt_str){p, len};
-}
-
-/* The free-text field that carries most of an entry. */
-static bt_str *main_text(crdt_body *b)
-{
-  switch (b->type) {
-  case CRDT_OP_CONCERN:
-    return &b->u.concern.facts;
-  case CRDT_OP_CHRONO:
-    return &b->u.chrono.summary;
-  case CRDT_OP_REVIEW:
-    return &b->u.review.action;
-  default:
-    return &b->u.action.what;
-  }
-}
-
-/* A random body of type whose encoding is exactly target bytes, built in a:
- * the generator fills the record, then the main text is resized to fit. */
-static int sized_body(gen_rng *r, gen_arena *a, uint32_t type, crdt_hlc_ts hlc,
-                      size_t target, crdt_body *b, msgpack_sbuffer *sb)
-{
-  for (int t = 0; t < BODY_TRIES; t++) {
-    gen_body(r, a, type, hlc, b, NULL, 0);
-    bt_str *text = main_text(b);
-    for (int k = 0; k < 4; k++) {
-      int64_t want;
-      sb->size = 0;
-      if (crdt_body_encode(b, sb) != 0)
-        return -1;
-      if (sb->size == target)
-        return 0;
-      want = (int64_t)text->len + (int64_t)target - (int64_t)sb->size;
-      if (want < 1 || want > CRDT_TEXT_MAX)
-        break; /* the other fields are too long: draw again */
-      *text = text_of(r, a, (size_t)want);
-    }
-  }
-  return -1;
-}
-
-static uint32_t pick_type(gen_rng *r)
-{
-  uint64_t x = gen_below(r, 100);
-
-  if (x < 45)
-    return CRDT_OP_CONCERN;
-  if (x < 85)
-    return CRDT_OP_CHRONO;
-  return x < 93 ? CRDT_OP_REVIEW : CRDT_OP_ACTION;
-}
 
 /* ---- the ops ------------------------------------------------------------- */
 
@@ -303,7 +229,7 @@ static int make_op(bench *bn, gen_rng *r, size_t i, msgpack_sbuffer *sb)
 
   if (i < bn->nfiles) {
     gen_body(r, scratch, CRDT_OP_FILE_CREATE, hlc, &b, NULL, 0);
-  } else if (sized_body(r, scratch, pick_type(r), hlc,
+  } else if (bench_sized_body(r, scratch, bench_pick_type(r), hlc,
                         BODY_MIN + gen_below(r, BODY_MAX - BODY_MIN + 1), &b, sb) != 0) {
     gen_arena_free(scratch);
     fprintf(stderr, "ingest_bench: cannot build a body of the wanted size\n");
@@ -444,9 +370,9 @@ static int raw_pass(bench *bn, const char *dir, double *t, size_t *file_bytes)
     rc = fail("raw LMDB open", 0, rc);
     goto out;
   }
-  t0 = now_s();
+  t0 = bench_now_s();
   rc = raw_loop(bn, env, dbi, &bad);
-  *t = now_s() - t0;
+  *t = bench_now_s() - t0;
   if (rc != 0) {
     rc = fail("raw LMDB put/commit", 0, rc);
     goto out;
@@ -479,10 +405,10 @@ static int open_store(const char *dir, unsigned threads, int create, node_store 
 static int our_loop(bench *bn, node_store *s, double *t)
 {
   node_ingest_stats st;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   int rc = node_ingest_stream(s, bn->env, bn->n, BATCH, bn->res, &st);
 
-  *t = now_s() - t0;
+  *t = bench_now_s() - t0;
   if (rc != 0)
     return fail("node_ingest_stream", 0, rc);
   for (size_t i = 0; i < bn->n; i++)
@@ -525,13 +451,13 @@ static int materialise(bench *bn, const char *dir, double *open_t, double *mat_t
 {
   node_store *s = NULL;
   size_t nops = 0, nunknown = 0;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   int rc = open_store(dir, 0, 0, &s);
 
-  *open_t = now_s() - t0;
+  *open_t = bench_now_s() - t0;
   if (rc != 0)
     return fail("node_store_open (reopen)", 0, rc);
-  t0 = now_s();
+  t0 = bench_now_s();
   for (size_t f = 0; f < bn->nfiles && rc == 0; f++) {
     const crdt_casefile *cf;
     if ((rc = node_casefile(s, bn->files[f].id, &cf)) != 0) {
@@ -541,7 +467,7 @@ static int materialise(bench *bn, const char *dir, double *open_t, double *mat_t
     nops += cf->nops;
     nunknown += cf->nunknown;
   }
-  *mat_t = now_s() - t0;
+  *mat_t = bench_now_s() - t0;
   node_store_close(s);
   if (rc == 0 && (nops != bn->n || nunknown != 0)) {
     fprintf(stderr, "ingest_bench: materialised %zu ops, %zu unreadable, of %zu\n", nops,
@@ -679,23 +605,9 @@ static void bench_free(bench *bn)
 
 static int parse_args(int argc, char **argv, bench *bn)
 {
-  char *end;
-
   bn->n = 200000;
   bn->rounds = 2;
-  if (argc > 1) {
-    unsigned long long v = strtoull(argv[1], &end, 10);
-    if (*end != '\0' || v == 0 || v > 10000000)
-      return 1;
-    bn->n = (size_t)v;
-  }
-  if (argc > 2) {
-    unsigned long v = strtoul(argv[2], &end, 10);
-    if (*end != '\0' || v == 0 || v > 100)
-      return 1;
-    bn->rounds = (unsigned)v;
-  }
-  return argc > 3;
+  return bench_args(argc, argv, 10000000, &bn->n, &bn->rounds);
 }
 
 int main(int argc, char **argv)

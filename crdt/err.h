@@ -41,7 +41,9 @@
   X(REVOKED,  -1031, "certificate revoked")                               \
   X(ANCHOR,   -1032, "certificate chain does not end at a trusted LA")    \
   X(CHAIN,    -1033, "certificates do not chain (keys or kinds mismatch)") \
-  X(SELFSIGNED, -1034, "self-signed certificate")
+  X(SELFSIGNED, -1034, "self-signed certificate")                        \
+  X(LOCKED,   -1035, "too many failed sign-ins: try again later")         \
+  X(DENIED,   -1036, "your role does not allow this")
 
 typedef enum {
   BT_OK = 0,

@@ -477,6 +477,7 @@ int node_store_open(node_store **out, const node_store_opts *o)
   s->clock_ms = o->clock_ms;
   s->clock_ctx = o->clock_ctx;
   s->threads = o->threads;
+  s->kdf = o->kdf;
   if ((rc = env_open(s, dir, o->map_size ? o->map_size : NODE_MAP_SIZE_DEFAULT, o->create)) != 0 ||
       (rc = check_size(s, dir)) != 0 || (rc = load_or_init(s, o)) != 0) {
     node_store_close(s);

@@ -40,6 +40,7 @@ struct node_store {
   uint64_t (*clock_ms)(void *);
   void *clock_ctx;
   cached *cache;         /* list of materialised files */
+  node_kdf_level kdf;    /* strength for new passphrase hashes (staff users) */
 };
 
 int node__err(int mdb_rc);  /* LMDB code -> bt_err */

@@ -1,0 +1,229 @@
+/* node/users.c: see users.h.
+ *
+ * users[name] = version(1) | role(1) | failures(1) | 0 | locked_until(8,
+ * little-endian, Unix ms) | crypto_pwhash_str hash (NUL-padded).
+ * Argon2 runs outside write transactions, so a sign-in never holds the
+ * store's write lock for the length of a hash. */
+#define _POSIX_C_SOURCE 200809L
+#include "users.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "crdt/err.h"
+#include "store_int.h"
+
+#define REC_LEN (12 + crypto_pwhash_STRBYTES)
+
+static const char *const role_names[NODE_ROLE_END] = {
+  NULL, "staff", "dsl", "deputy", "head", "governor", "auditor",
+};
+
+/* The matrix. Any staff member may log a concern and read what they
+ * logged; DSL and deputy hold the files; head and governor see counts only;
+ * the auditor reads the audit log. Only the DSL manages users. */
+static const unsigned char may[NODE_ROLE_END][NODE_DO_END] = {
+  /*                 log read_own read write share transfer counts audit users */
+  [NODE_ROLE_STAFF]    = {0, 1, 1, 0, 0, 0, 0, 0, 0, 0},
+  [NODE_ROLE_DSL]      = {0, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+  [NODE_ROLE_DEPUTY]   = {0, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+  [NODE_ROLE_HEAD]     = {0, 1, 1, 0, 0, 0, 0, 1, 0, 0},
+  [NODE_ROLE_GOVERNOR] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 0},
+  [NODE_ROLE_AUDITOR]  = {0, 0, 0, 0, 0, 0, 0, 1, 1, 0},
+};
+
+const char *node_role_name(node_role r)
+{
+  return r >= NODE_ROLE_STAFF && r < NODE_ROLE_END ? role_names[r] : NULL;
+}
+
+int node_role_parse(const char *name, node_role *out)
+{
+  for (int r = NODE_ROLE_STAFF; r < NODE_ROLE_END; r++)
+    if (strcmp(role_names[r], name) == 0) {
+      *out = (node_role)r;
+      return BT_OK;
+    }
+  return BT_EINVAL;
+}
+
+int node_may(node_role role, node_action action)
+{
+  if (role < NODE_ROLE_STAFF || role >= NODE_ROLE_END || action < 1 || action >= NODE_DO_END)
+    return 0;
+  return may[role][action];
+}
+
+static int name_ok(const char *name)
+{
+  size_t n = strlen(name);
+
+  if (n == 0 || n > NODE_USER_MAX)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+static int hash(node_store *s, const char *pass, size_t len, char out[crypto_pwhash_STRBYTES])
+{
+  unsigned long long ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+  size_t mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+
+  if (len == 0)
+    return BT_EINVAL;
+  if (s->kdf == NODE_KDF_MIN) { /* test stores */
+    ops = crypto_pwhash_OPSLIMIT_MIN;
+    mem = crypto_pwhash_MEMLIMIT_MIN;
+  }
+  return crypto_pwhash_str(out, pass, len, ops, mem) == 0 ? BT_OK : BT_ENOMEM;
+}
+
+static int rec_put(node_store *s, MDB_txn *t, const char *name, const uint8_t rec[REC_LEN],
+                   unsigned flags)
+{
+  MDB_val k = {strlen(name), (void *)name}, v = {REC_LEN, (void *)rec};
+
+  return node__err(mdb_put(t, s->db[DB_USERS], &k, &v, flags));
+}
+
+static int rec_get(node_store *s, MDB_txn *t, const char *name, uint8_t rec[REC_LEN])
+{
+  MDB_val k = {strlen(name), (void *)name}, v;
+  int rc = mdb_get(t, s->db[DB_USERS], &k, &v);
+
+  if (rc != 0)
+    return node__err(rc);
+  if (v.mv_size != REC_LEN || ((const uint8_t *)v.mv_data)[0] != 1)
+    return BT_ECORRUPT;
+  memcpy(rec, v.mv_data, REC_LEN);
+  return BT_OK;
+}
+
+/* Runs f(rec) on name's record inside one write transaction. */
+static int update(node_store *s, const char *name, void (*f)(uint8_t *rec, void *ctx),
+                  void *ctx)
+{
+  uint8_t rec[REC_LEN];
+  MDB_txn *t;
+  int rc;
+
+  if ((rc = node__txn(s, 0, &t)) != 0)
+    return rc;
+  if ((rc = rec_get(s, t, name, rec)) == 0) {
+    f(rec, ctx);
+    rc = rec_put(s, t, name, rec, 0);
+  }
+  if (rc == 0)
+    rc = node__err(mdb_txn_commit(t));
+  else
+    mdb_txn_abort(t);
+  sodium_memzero(rec, sizeof(rec));
+  return rc;
+}
+
+int node_user_add(node_store *s, const char *name, const char *pass, size_t len,
+                  node_role role)
+{
+  uint8_t rec[REC_LEN] = {1, (uint8_t)role};
+  MDB_txn *t;
+  int rc;
+
+  if (!name_ok(name) || node_role_name(role) == NULL)
+    return BT_EINVAL;
+  if ((rc = hash(s, pass, len, (char *)rec + 12)) != 0)
+    return rc;
+  if ((rc = node__txn(s, 0, &t)) != 0)
+    return rc;
+  if ((rc = rec_put(s, t, name, rec, MDB_NOOVERWRITE)) == 0)
+    rc = node__err(mdb_txn_commit(t));
+  else
+    mdb_txn_abort(t);
+  return rc;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+  uint64_t v = 0;
+
+  for (int i = 7; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+static void wr64(uint8_t *p, uint64_t v)
+{
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void count_failure(uint8_t *rec, void *ctx)
+{
+  uint64_t now = *(const uint64_t *)ctx;
+
+  if (rec[2] < 255)
+    rec[2]++;
+  if (rec[2] >= NODE_LOCKOUT_FAILS) {
+    wr64(rec + 4, now + NODE_LOCKOUT_MS);
+    rec[2] = 0;
+  }
+}
+
+static void reset_failures(uint8_t *rec, void *ctx)
+{
+  (void)ctx;
+  rec[2] = 0;
+  wr64(rec + 4, 0);
+}
+
+int node_user_login(node_store *s, const char *name, const char *pass, size_t len,
+                    uint64_t now_ms, node_role *role)
+{
+  uint8_t rec[REC_LEN];
+  MDB_txn *t;
+  int rc;
+
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  rc = name_ok(name) ? rec_get(s, t, name, rec) : BT_ENOTFOUND;
+  mdb_txn_abort(t);
+  if (rc == BT_ENOTFOUND) {
+    char dummy[crypto_pwhash_STRBYTES];
+    hash(s, pass, len ? len : 1, dummy); /* the same work as a real check */
+    return BT_EPASS;
+  }
+  if (rc != 0)
+    return rc;
+  if (now_ms < rd64(rec + 4)) {
+    rc = BT_ELOCKED;
+  } else if (len == 0 || crypto_pwhash_str_verify((const char *)rec + 12, pass, len) != 0) {
+    rc = update(s, name, count_failure, &now_ms);
+    rc = rc == 0 ? BT_EPASS : rc;
+  } else {
+    *role = (node_role)rec[1];
+    rc = rec[2] || rd64(rec + 4) ? update(s, name, reset_failures, NULL) : BT_OK;
+  }
+  sodium_memzero(rec, sizeof(rec));
+  return rc;
+}
+
+static void set_hash(uint8_t *rec, void *ctx)
+{
+  memcpy(rec + 12, ctx, crypto_pwhash_STRBYTES);
+  reset_failures(rec, NULL);
+}
+
+int node_user_passwd(node_store *s, const char *name, const char *pass, size_t len)
+{
+  char h[crypto_pwhash_STRBYTES] = {0};
+  int rc;
+
+  if (!name_ok(name))
+    return BT_ENOTFOUND;
+  if ((rc = hash(s, pass, len, h)) != 0)
+    return rc;
+  return update(s, name, set_hash, h);
+}

@@ -1,0 +1,56 @@
+/* node/users.h: staff users of a node and what each role may do.
+ *
+ * A user is a name, a role and a passphrase hashed with Argon2id
+ * (crypto_pwhash_str). Five wrong passphrases in a row lock the account for
+ * fifteen minutes; a right one resets the count. Roles follow DESIGN.md; the
+ * permission matrix is here, in node/, so no front end can widen it.
+ * Names and passphrases never reach a log. */
+#ifndef BT_NODE_USERS_H
+#define BT_NODE_USERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/store.h"
+
+typedef enum {
+  NODE_ROLE_STAFF = 1, NODE_ROLE_DSL, NODE_ROLE_DEPUTY, NODE_ROLE_HEAD, NODE_ROLE_GOVERNOR,
+  NODE_ROLE_AUDITOR, NODE_ROLE_END
+} node_role;
+
+typedef enum {
+  NODE_DO_LOG_CONCERN = 1, /* record a concern (Part 1) */
+  NODE_DO_READ_OWN,        /* read the concerns one logged oneself */
+  NODE_DO_READ_FILE,       /* read whole case files */
+  NODE_DO_WRITE_FILE,      /* reviews, chronology, front sheet, actions... */
+  NODE_DO_SHARE,           /* grants, extracts, decisions not to share */
+  NODE_DO_TRANSFER,        /* start, acknowledge, close transfers */
+  NODE_DO_READ_COUNTS,     /* counts and timeliness, no names */
+  NODE_DO_READ_AUDIT,      /* the audit log */
+  NODE_DO_MANAGE_USERS,    /* add users, reset passphrases, set roles */
+  NODE_DO_END
+} node_action;
+
+#define NODE_LOCKOUT_FAILS 5
+#define NODE_LOCKOUT_MS (15 * 60 * 1000)
+#define NODE_USER_MAX 64
+
+const char *node_role_name(node_role r);   /* "dsl", ...; NULL if none */
+int node_role_parse(const char *name, node_role *out); /* BT_EINVAL */
+
+/* 1 if role may do action, else 0. */
+int node_may(node_role role, node_action action);
+
+/* Adds a user. name: 1..64 of [a-z0-9._-]. BT_EDUP, BT_EINVAL. */
+int node_user_add(node_store *s, const char *name, const char *pass, size_t len,
+                  node_role role);
+
+/* Checks a passphrase at now_ms. BT_OK with *role; BT_EPASS (wrong, or no
+ * such user: the same answer, so names cannot be probed); BT_ELOCKED. */
+int node_user_login(node_store *s, const char *name, const char *pass, size_t len,
+                    uint64_t now_ms, node_role *role);
+
+/* Sets a new passphrase (and clears a lockout). BT_ENOTFOUND. */
+int node_user_passwd(node_store *s, const char *name, const char *pass, size_t len);
+
+#endif

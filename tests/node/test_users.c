@@ -1,0 +1,130 @@
+/* tests/node/test_users.c: staff users, sign-in lockout, the role matrix. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt/err.h"
+#include "node/users.h"
+
+static char dir[64];
+static node_store *s;
+
+static void setup(void)
+{
+  node_store_opts o = {.passphrase = "node", .passphrase_len = 4, .create = 1,
+                       .kdf = NODE_KDF_MIN};
+
+  strcpy(dir, "/tmp/bt-users-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  o.dir = dir;
+  cr_assert_eq(node_store_open(&s, &o), BT_OK);
+}
+
+static void teardown(void)
+{
+  char cmd[96];
+
+  node_store_close(s);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(node_users, .init = setup, .fini = teardown);
+
+#define T0 1767225600000ull
+
+static int login(const char *name, const char *pass, uint64_t now, node_role *role)
+{
+  return node_user_login(s, name, pass, strlen(pass), now, role);
+}
+
+Test(node_users, a_user_signs_in_with_the_right_passphrase_only)
+{
+  node_role role = 0;
+
+  cr_assert_eq(node_user_add(s, "j.jones", "tea and biscuits", 16, NODE_ROLE_DSL), BT_OK);
+  cr_assert_eq(login("j.jones", "tea and biscuits", T0, &role), BT_OK);
+  cr_assert_eq(role, NODE_ROLE_DSL);
+  cr_assert_eq(login("j.jones", "tea and biscuit", T0, &role), BT_EPASS);
+  cr_assert_eq(login("nobody", "tea and biscuits", T0, &role), BT_EPASS,
+               "an unknown name gets the same answer as a wrong passphrase");
+  cr_assert_eq(node_user_add(s, "j.jones", "x", 1, NODE_ROLE_STAFF), BT_EDUP);
+  cr_assert_eq(node_user_add(s, "J.Jones", "x", 1, NODE_ROLE_STAFF), BT_EINVAL);
+  cr_assert_eq(node_user_add(s, "a b", "x", 1, NODE_ROLE_STAFF), BT_EINVAL);
+  cr_assert_eq(node_user_add(s, "", "x", 1, NODE_ROLE_STAFF), BT_EINVAL);
+  cr_assert_eq(node_user_add(s, "ok", "", 0, NODE_ROLE_STAFF), BT_EINVAL, "empty passphrase");
+  cr_assert_eq(node_user_add(s, "ok", "x", 1, (node_role)99), BT_EINVAL);
+}
+
+Test(node_users, repeated_failures_lock_the_account_for_a_while)
+{
+  node_role role;
+
+  cr_assert_eq(node_user_add(s, "staff1", "right", 5, NODE_ROLE_STAFF), BT_OK);
+  for (int i = 0; i < NODE_LOCKOUT_FAILS; i++)
+    cr_assert_eq(login("staff1", "wrong", T0 + (uint64_t)i, &role), BT_EPASS, "try %d", i);
+  cr_assert_eq(login("staff1", "right", T0 + 10, &role), BT_ELOCKED,
+               "locked: even the right passphrase is refused");
+  cr_assert_eq(login("staff1", "right", T0 + NODE_LOCKOUT_MS - 1, &role), BT_ELOCKED);
+  cr_assert_eq(login("staff1", "right", T0 + 10 + NODE_LOCKOUT_MS, &role), BT_OK);
+  /* A success resets the count: four more failures do not lock. */
+  for (int i = 0; i < NODE_LOCKOUT_FAILS - 1; i++)
+    cr_assert_eq(login("staff1", "wrong", T0 + 2 * NODE_LOCKOUT_MS, &role), BT_EPASS);
+  cr_assert_eq(login("staff1", "right", T0 + 2 * NODE_LOCKOUT_MS, &role), BT_OK);
+}
+
+Test(node_users, a_new_passphrase_replaces_the_old_and_clears_a_lockout)
+{
+  node_role role;
+
+  cr_assert_eq(node_user_add(s, "head", "old", 3, NODE_ROLE_HEAD), BT_OK);
+  for (int i = 0; i < NODE_LOCKOUT_FAILS; i++)
+    login("head", "guess", T0, &role);
+  cr_assert_eq(login("head", "old", T0, &role), BT_ELOCKED);
+  cr_assert_eq(node_user_passwd(s, "head", "new", 3), BT_OK);
+  cr_assert_eq(login("head", "old", T0, &role), BT_EPASS);
+  cr_assert_eq(login("head", "new", T0, &role), BT_OK);
+  cr_assert_eq(node_user_passwd(s, "ghost", "x", 1), BT_ENOTFOUND);
+}
+
+/* The matrix, written out again as the cells that say yes: each role
+ * against each action, and only those succeed. */
+Test(node_users, each_role_against_each_action)
+{
+  static const struct {
+    node_role role;
+    node_action action;
+  } yes[] = {
+    {NODE_ROLE_STAFF, NODE_DO_LOG_CONCERN},   {NODE_ROLE_STAFF, NODE_DO_READ_OWN},
+    {NODE_ROLE_DSL, NODE_DO_LOG_CONCERN},     {NODE_ROLE_DSL, NODE_DO_READ_OWN},
+    {NODE_ROLE_DSL, NODE_DO_READ_FILE},       {NODE_ROLE_DSL, NODE_DO_WRITE_FILE},
+    {NODE_ROLE_DSL, NODE_DO_SHARE},           {NODE_ROLE_DSL, NODE_DO_TRANSFER},
+    {NODE_ROLE_DSL, NODE_DO_READ_COUNTS},     {NODE_ROLE_DSL, NODE_DO_READ_AUDIT},
+    {NODE_ROLE_DSL, NODE_DO_MANAGE_USERS},    {NODE_ROLE_DEPUTY, NODE_DO_LOG_CONCERN},
+    {NODE_ROLE_DEPUTY, NODE_DO_READ_OWN},     {NODE_ROLE_DEPUTY, NODE_DO_READ_FILE},
+    {NODE_ROLE_DEPUTY, NODE_DO_WRITE_FILE},   {NODE_ROLE_DEPUTY, NODE_DO_SHARE},
+    {NODE_ROLE_DEPUTY, NODE_DO_TRANSFER},     {NODE_ROLE_DEPUTY, NODE_DO_READ_COUNTS},
+    {NODE_ROLE_HEAD, NODE_DO_LOG_CONCERN},    {NODE_ROLE_HEAD, NODE_DO_READ_OWN},
+    {NODE_ROLE_HEAD, NODE_DO_READ_COUNTS},    {NODE_ROLE_GOVERNOR, NODE_DO_READ_COUNTS},
+    {NODE_ROLE_AUDITOR, NODE_DO_READ_COUNTS}, {NODE_ROLE_AUDITOR, NODE_DO_READ_AUDIT},
+  };
+  size_t nyes = 0;
+
+  for (int r = 0; r <= NODE_ROLE_END; r++)
+    for (int a = 0; a <= NODE_DO_END; a++) {
+      int want = 0;
+      for (size_t k = 0; k < sizeof(yes) / sizeof(yes[0]); k++)
+        want |= yes[k].role == (node_role)r && yes[k].action == (node_action)a;
+      cr_assert_eq(node_may((node_role)r, (node_action)a), want, "role %d action %d", r, a);
+      nyes += (size_t)want;
+    }
+  cr_assert_eq(nyes, sizeof(yes) / sizeof(yes[0]));
+  node_role role;
+  for (int r = NODE_ROLE_STAFF; r < NODE_ROLE_END; r++) {
+    cr_assert_eq(node_role_parse(node_role_name((node_role)r), &role), BT_OK);
+    cr_assert_eq(role, (node_role)r);
+  }
+  cr_assert_eq(node_role_parse("admin", &role), BT_EINVAL);
+}

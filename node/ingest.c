@@ -134,7 +134,6 @@ static int bucket_write(batch *x, const uint8_t *file, uint32_t day, uint64_t n,
 {
   uint8_t key[CRDT_FILE_LEN + 4], val[40] = {0};
   MDB_val kv = {sizeof(key), key}, v;
-  uint64_t count = 0;
   int rc;
 
   memcpy(key, file, CRDT_FILE_LEN);
@@ -144,11 +143,7 @@ static int bucket_write(batch *x, const uint8_t *file, uint32_t day, uint64_t n,
     memcpy(val, v.mv_data, sizeof(val));
   else if (rc != MDB_NOTFOUND)
     return rc == 0 ? BT_ECORRUPT : node__err(rc);
-  for (int j = 7; j >= 0; j--)
-    count = count << 8 | val[j];
-  count += n;
-  for (int j = 0; j < 8; j++)
-    val[j] = (uint8_t)(count >> (8 * j));
+  node__put_le64(val, node__get_le64(val) + n);
   sum_bytes(val + 8, sum);
   return put(x->t, x->s->db[DB_FPB], key, sizeof(key), val, sizeof(val));
 }

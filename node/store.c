@@ -95,13 +95,13 @@ void node__sum_add(uint8_t sum[32], const crdt_id *id)
 
 /* ---- small records -------------------------------------------------------- */
 
-static void put_le64(uint8_t *p, uint64_t v)
+void node__put_le64(uint8_t *p, uint64_t v)
 {
   for (int i = 0; i < 8; i++)
     p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint64_t get_le64(const uint8_t *p)
+uint64_t node__get_le64(const uint8_t *p)
 {
   uint64_t v = 0;
 
@@ -114,7 +114,7 @@ void node__filerec_pack(const filerec *r, uint8_t out[FILEREC_LEN])
 {
   out[0] = 1;
   memcpy(out + 1, r->epoch, CRDT_EPOCH_LEN);
-  put_le64(out + 1 + CRDT_EPOCH_LEN, r->count);
+  node__put_le64(out + 1 + CRDT_EPOCH_LEN, r->count);
   memcpy(out + 1 + CRDT_EPOCH_LEN + 8, r->sum, 32);
 }
 
@@ -131,7 +131,7 @@ int node__filerec_get(node_store *s, MDB_txn *t, const uint8_t file[CRDT_FILE_LE
   if (v.mv_size != FILEREC_LEN || p[0] != 1)
     return BT_ECORRUPT;
   memcpy(r->epoch, p + 1, CRDT_EPOCH_LEN);
-  r->count = get_le64(p + 1 + CRDT_EPOCH_LEN);
+  r->count = node__get_le64(p + 1 + CRDT_EPOCH_LEN);
   memcpy(r->sum, p + 1 + CRDT_EPOCH_LEN + 8, 32);
   return BT_OK;
 }
@@ -319,8 +319,8 @@ static int master_key(const node_store_opts *o, char mode, const node_kdf *k,
 static void kdf_pack(const node_kdf *k, uint8_t out[32])
 {
   memcpy(out, k->salt, 16);
-  put_le64(out + 16, k->opslimit);
-  put_le64(out + 24, k->memlimit);
+  node__put_le64(out + 16, k->opslimit);
+  node__put_le64(out + 24, k->memlimit);
 }
 
 /* Writes meta: version, key mode, kdf, wrapped dek. Used by init and rekey. */
@@ -393,8 +393,8 @@ static int load_keys(node_store *s, MDB_txn *t, const node_store_opts *o)
   if (mode.mv_size != 1 || kdfv.mv_size != 32 || pk.mv_size != CRDT_PK_LEN || hlc.mv_size != 8)
     return BT_ECORRUPT;
   memcpy(k.salt, kdfv.mv_data, 16);
-  k.opslimit = get_le64((const uint8_t *)kdfv.mv_data + 16);
-  k.memlimit = get_le64((const uint8_t *)kdfv.mv_data + 24);
+  k.opslimit = node__get_le64((const uint8_t *)kdfv.mv_data + 16);
+  k.memlimit = node__get_le64((const uint8_t *)kdfv.mv_data + 24);
   if ((rc = master_key(o, *(const char *)mode.mv_data, &k, &master)) != 0)
     return rc == BT_EINVAL ? BT_ECORRUPT : rc;
   rc = node_unwrap(master, LABEL_DEK, strlen(LABEL_DEK), dek.mv_data, dek.mv_size, &s->dek);
@@ -406,7 +406,7 @@ static int load_keys(node_store *s, MDB_txn *t, const node_store_opts *o)
   if (rc != 0)
     return BT_ECORRUPT;
   memcpy(s->device_pk, pk.mv_data, CRDT_PK_LEN);
-  s->hlc.last = get_le64(hlc.mv_data);
+  s->hlc.last = node__get_le64(hlc.mv_data);
   return BT_OK;
 }
 
@@ -514,8 +514,8 @@ int node_store_rekey(node_store *s, const char *passphrase, size_t len, const ch
     return rc;
   /* Keep the store's KDF strength: a rekey never weakens it. */
   if ((rc = meta_get(s, t, "kdf", &kdfv)) == 0 && kdfv.mv_size == 32 &&
-      get_le64((const uint8_t *)kdfv.mv_data + 24) < crypto_pwhash_MEMLIMIT_MODERATE)
-    o.kdf = get_le64((const uint8_t *)kdfv.mv_data + 24) <= crypto_pwhash_MEMLIMIT_MIN
+      node__get_le64((const uint8_t *)kdfv.mv_data + 24) < crypto_pwhash_MEMLIMIT_MODERATE)
+    o.kdf = node__get_le64((const uint8_t *)kdfv.mv_data + 24) <= crypto_pwhash_MEMLIMIT_MIN
               ? NODE_KDF_MIN : NODE_KDF_INTERACTIVE;
   if ((rc = write_keying(s, t, &o)) != 0) {
     mdb_txn_abort(t);

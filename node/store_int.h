@@ -58,6 +58,9 @@ int node__filerec_put(node_store *s, MDB_txn *t, const uint8_t file[CRDT_FILE_LE
 int node__epoch_key(node_store *s, MDB_txn *t, const uint8_t file[CRDT_FILE_LEN],
                     const uint8_t epoch[CRDT_EPOCH_LEN], node_secret **out);
 uint64_t node__now_ms(node_store *s);
+/* Little-endian u64 in stored values. */
+void node__put_le64(uint8_t *p, uint64_t v);
+uint64_t node__get_le64(const uint8_t *p);
 /* Adds an id to a 256-bit little-endian sum. */
 void node__sum_add(uint8_t sum[32], const crdt_id *id);
 /* Drops the cached materialisation of a file (all files when file NULL). */

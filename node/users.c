@@ -145,21 +145,6 @@ int node_user_add(node_store *s, const char *name, const char *pass, size_t len,
   return rc;
 }
 
-static uint64_t rd64(const uint8_t *p)
-{
-  uint64_t v = 0;
-
-  for (int i = 7; i >= 0; i--)
-    v = v << 8 | p[i];
-  return v;
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-  for (int i = 0; i < 8; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void count_failure(uint8_t *rec, void *ctx)
 {
   uint64_t now = *(const uint64_t *)ctx;
@@ -167,7 +152,7 @@ static void count_failure(uint8_t *rec, void *ctx)
   if (rec[2] < 255)
     rec[2]++;
   if (rec[2] >= NODE_LOCKOUT_FAILS) {
-    wr64(rec + 4, now + NODE_LOCKOUT_MS);
+    node__put_le64(rec + 4, now + NODE_LOCKOUT_MS);
     rec[2] = 0;
   }
 }
@@ -176,7 +161,7 @@ static void reset_failures(uint8_t *rec, void *ctx)
 {
   (void)ctx;
   rec[2] = 0;
-  wr64(rec + 4, 0);
+  node__put_le64(rec + 4, 0);
 }
 
 int node_user_login(node_store *s, const char *name, const char *pass, size_t len,
@@ -197,14 +182,14 @@ int node_user_login(node_store *s, const char *name, const char *pass, size_t le
   }
   if (rc != 0)
     return rc;
-  if (now_ms < rd64(rec + 4)) {
+  if (now_ms < node__get_le64(rec + 4)) {
     rc = BT_ELOCKED;
   } else if (len == 0 || crypto_pwhash_str_verify((const char *)rec + 12, pass, len) != 0) {
     rc = update(s, name, count_failure, &now_ms);
     rc = rc == 0 ? BT_EPASS : rc;
   } else {
     *role = (node_role)rec[1];
-    rc = rec[2] || rd64(rec + 4) ? update(s, name, reset_failures, NULL) : BT_OK;
+    rc = rec[2] || node__get_le64(rec + 4) ? update(s, name, reset_failures, NULL) : BT_OK;
   }
   sodium_memzero(rec, sizeof(rec));
   return rc;

@@ -139,14 +139,11 @@ static int sum_buckets(node_store *s, MDB_txn *t, const uint8_t *file, uint32_t 
          rd_be32((const uint8_t *)key.mv_data + CRDT_FILE_LEN) < to) {
     const uint8_t *p = v.mv_data;
     crdt_id x;
-    uint64_t n = 0;
     if (v.mv_size != 40) {
       rc = MDB_CORRUPTED;
       break;
     }
-    for (int i = 7; i >= 0; i--)
-      n = n << 8 | p[i];
-    fp->count += n;
+    fp->count += node__get_le64(p);
     memcpy(x.b, p + 8, 32);
     node__sum_add(fp->sum, &x);
     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);

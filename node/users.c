@@ -212,3 +212,26 @@ int node_user_passwd(node_store *s, const char *name, const char *pass, size_t l
     return rc;
   return update(s, name, set_hash, h);
 }
+
+node_action node_action_for(uint32_t optype)
+{
+  return optype == CRDT_OP_CONCERN ? NODE_DO_LOG_CONCERN : NODE_DO_WRITE_FILE;
+}
+
+int node_author_as(node_store *s, const char *user, node_role role,
+                   const uint8_t file[CRDT_FILE_LEN], crdt_body *b, crdt_id *id)
+{
+  if (!node_may(role, node_action_for(b->type)))
+    return BT_EDENIED;
+  b->user = bt_strz(user);
+  return node_author(s, file, b, id);
+}
+
+int node_file_create_as(node_store *s, const char *user, node_role role, crdt_body *b,
+                        uint8_t file[CRDT_FILE_LEN], crdt_id *op)
+{
+  if (!node_may(role, NODE_DO_WRITE_FILE))
+    return BT_EDENIED;
+  b->user = bt_strz(user);
+  return node_file_create(s, b, file, op);
+}

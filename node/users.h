@@ -53,4 +53,17 @@ int node_user_login(node_store *s, const char *name, const char *pass, size_t le
 /* Sets a new passphrase (and clears a lockout). BT_ENOTFOUND. */
 int node_user_passwd(node_store *s, const char *name, const char *pass, size_t len);
 
+/* The action an op body needs: a record of concern is NODE_DO_LOG_CONCERN,
+ * every other case-file op NODE_DO_WRITE_FILE. */
+node_action node_action_for(uint32_t optype);
+
+/* node_author on behalf of a signed-in user: refused with BT_EDENIED unless
+ * the role may make this kind of op; the op records the user's name. */
+int node_author_as(node_store *s, const char *user, node_role role,
+                   const uint8_t file[CRDT_FILE_LEN], crdt_body *b, crdt_id *id);
+
+/* node_file_create on behalf of a user (a DSL or deputy opens files). */
+int node_file_create_as(node_store *s, const char *user, node_role role, crdt_body *b,
+                        uint8_t file[CRDT_FILE_LEN], crdt_id *op);
+
 #endif

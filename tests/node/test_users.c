@@ -128,3 +128,56 @@ Test(node_users, each_role_against_each_action)
   }
   cr_assert_eq(node_role_parse("admin", &role), BT_EINVAL);
 }
+
+/* Each role tries to make each kind of op through node/: only the
+ * matrix's yes-cells succeed, and the op records who made it. */
+Test(node_users, each_role_against_each_kind_of_op)
+{
+  crdt_fieldval fv[] = {
+    {CRDT_FS_GIVEN, BT_STR("Amy")}, {CRDT_FS_FAMILY, BT_STR("Lee")},
+    {CRDT_FS_DOB, BT_STR("2016-05-04")},
+  };
+  crdt_body create = {.type = CRDT_OP_FILE_CREATE, .known = 1};
+  uint8_t file[16];
+  crdt_id id;
+
+  create.u.fields = (crdt_fields){fv, 3};
+  cr_assert_eq(node_file_create_as(s, "staff1", NODE_ROLE_STAFF, &create, file, &id),
+               BT_EDENIED, "staff do not open files");
+  cr_assert_eq(node_file_create_as(s, "dsl1", NODE_ROLE_DSL, &create, file, &id), BT_OK);
+  for (int r = NODE_ROLE_STAFF; r < NODE_ROLE_END; r++)
+    for (uint32_t type = CRDT_OP_FIELD_SET; type < CRDT_OP_KNOWN_END; type++) {
+      crdt_body b = {.type = type, .known = 1};
+      crdt_concern c = {.written_at = T0, .author_name = BT_STR("Ms A"),
+                        .author_role = BT_STR("TA"), .facts = BT_STR("seen upset")};
+      crdt_chrono ch = {.event_at = T0, .category = CRDT_CHR_CALL, .summary = BT_STR("call")};
+      crdt_fieldval set = {CRDT_FS_PLAN, BT_STR("cin")};
+      if (type == CRDT_OP_CONCERN)
+        b.u.concern = c;
+      else if (type == CRDT_OP_FIELD_SET)
+        b.u.fields = (crdt_fields){&set, 1};
+      else if (type == CRDT_OP_TAG_ADD || type == CRDT_OP_TAG_DEL)
+        b.u.tag.tag = BT_STR("dv");
+      else {
+        b.type = CRDT_OP_CHRONO; /* the rest need references: one stands for all */
+        b.u.chrono = ch;
+      }
+      int want = node_may((node_role)r, node_action_for(b.type));
+      int rc = node_author_as(s, node_role_name((node_role)r), (node_role)r, file, &b, &id);
+      cr_assert_eq(rc, want ? BT_OK : BT_EDENIED, "role %d type %u: %s", r, type,
+                   bt_strerror(rc));
+      if (want) { /* entries show who made them; registers and tags are not entries */
+        const crdt_casefile *cf;
+        cr_assert_eq(node_casefile(s, file, &cf), BT_OK);
+        const crdt_cf_entry *e = crdt_casefile_entry(cf, &id);
+        if (b.type == CRDT_OP_CONCERN || b.type == CRDT_OP_CHRONO)
+          cr_assert(e && bt_str_eq(e->body->user, bt_strz(node_role_name((node_role)r))),
+                    "role %d type %u", r, type);
+      }
+    }
+  /* Independently of the table: staff may log a concern but not review. */
+  cr_assert_eq(node_action_for(CRDT_OP_CONCERN), NODE_DO_LOG_CONCERN);
+  cr_assert(node_may(NODE_ROLE_STAFF, NODE_DO_LOG_CONCERN));
+  cr_assert(!node_may(NODE_ROLE_STAFF, node_action_for(CRDT_OP_REVIEW)));
+  cr_assert(!node_may(NODE_ROLE_GOVERNOR, node_action_for(CRDT_OP_CONCERN)));
+}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crdt/cert.h"
 #include "crdt/err.h"
 #include "crdt/op.h"
 #include "gen.h"
@@ -129,6 +130,39 @@ static int unknown(const char *dir)
   return put_op(dir, "unknown-200", &r, &b, 1);
 }
 
+/* Real certificates: an org certified by an LA, a device by the org. */
+static int certs(const char *dir)
+{
+  crdt_cert_body org = {.kind = CRDT_CERT_ORG, .name = BT_STR("Oakfield Primary"),
+                        .org_kind = CRDT_ORG_SCHOOL, .urn = BT_STR("100001"),
+                        .laestab = BT_STR("8012000"), .not_before = BASE_MS,
+                        .not_after = BASE_MS + 86400000ull * 365};
+  crdt_cert_body dev = {.kind = CRDT_CERT_DEVICE, .name = BT_STR("DSL laptop"),
+                        .not_before = BASE_MS, .not_after = BASE_MS + 86400000ull * 90};
+  gen_key la, o, d;
+  uint8_t *enc;
+  size_t len;
+  int rc;
+
+  gen_keypair(900, &la);
+  gen_keypair(901, &o);
+  gen_keypair(902, &d);
+  memcpy(org.subject.b, o.pk, 32);
+  memcpy(org.issuer.b, la.pk, 32);
+  memset(org.box.b, 0x42, 32);
+  memcpy(dev.subject.b, d.pk, 32);
+  memcpy(dev.issuer.b, o.pk, 32);
+  if (crdt_cert_sign(&org, la.sk, &enc, &len) != 0)
+    return -1;
+  rc = put(dir, "cert-org", enc, len);
+  free(enc);
+  if (rc != 0 || crdt_cert_sign(&dev, o.sk, &enc, &len) != 0)
+    return -1;
+  rc = put(dir, "cert-device", enc, len);
+  free(enc);
+  return rc;
+}
+
 int main(int argc, char **argv)
 {
   if (argc != 2) {
@@ -139,5 +173,5 @@ int main(int argc, char **argv)
     for (uint64_t seed = 1; seed <= SEEDS; seed++)
       if (one(argv[1], type, seed) != 0)
         return 1;
-  return unknown(argv[1]) != 0;
+  return unknown(argv[1]) != 0 || certs(argv[1]) != 0;
 }

@@ -152,8 +152,10 @@ int node_fingerprint(node_store *s, const uint8_t file[CRDT_FILE_LEN], const nod
                      const node_rkey *hi, node_fp *out);
 
 /* The file materialised by the crdt core, decrypted with the epoch keys
- * this node holds. Cached in memory and rebuilt after new ops for the file.
- * Borrowed: valid until the next call that writes to the store, or close. */
+ * this node holds. Cached in memory (the NODE_CACHE_FILES most recently
+ * used files) and rebuilt after new ops for the file. Borrowed: valid until
+ * the next node_casefile call or write to the store, or close. */
+#define NODE_CACHE_FILES 64
 int node_casefile(node_store *s, const uint8_t file[CRDT_FILE_LEN], const crdt_casefile **out);
 
 /* Numbers of stored and buffered ops in the whole store. */

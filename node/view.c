@@ -294,6 +294,32 @@ static void cached_free(cached *x)
   free(x);
 }
 
+/* The cache is a list, most recently used first. */
+static void to_front(node_store *s, cached *x)
+{
+  cached **pp = &s->cache;
+
+  while (*pp != x)
+    pp = &(*pp)->next;
+  *pp = x->next;
+  x->next = s->cache;
+  s->cache = x;
+}
+
+/* Plaintext case files are kept for a bounded number of files only. */
+static void trim_cache(node_store *s)
+{
+  cached *x = s->cache;
+
+  for (size_t n = 1; x && n < NODE_CACHE_FILES; n++)
+    x = x->next;
+  while (x && x->next) {
+    cached *old = x->next;
+    x->next = old->next;
+    cached_free(old);
+  }
+}
+
 int node_casefile(node_store *s, const uint8_t file[CRDT_FILE_LEN], const crdt_casefile **out)
 {
   cached *x;
@@ -314,6 +340,7 @@ int node_casefile(node_store *s, const uint8_t file[CRDT_FILE_LEN], const crdt_c
     if (rc != 0)
       return rc;
     if (r.count == x->rec.count && memcmp(r.sum, x->rec.sum, 32) == 0) {
+      to_front(s, x);
       *out = x->cf;
       return BT_OK;
     }
@@ -329,6 +356,7 @@ int node_casefile(node_store *s, const uint8_t file[CRDT_FILE_LEN], const crdt_c
   x->next = s->cache;
   s->cache = x;
   *out = x->cf;
+  trim_cache(s);
   return BT_OK;
 }
 

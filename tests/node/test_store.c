@@ -1196,3 +1196,24 @@ Test(node_store, a_stream_that_fills_the_disk_keeps_its_committed_part)
   node_store_close(src);
   gen_arena_free(a);
 }
+
+/* Plaintext of many files is not all kept: the cache holds the most
+ * recently used NODE_CACHE_FILES, and an evicted file is rebuilt. */
+Test(node_store, the_cache_keeps_a_bounded_number_of_files)
+{
+  gen_rng r;
+  gen_arena *a = gen_arena_new();
+  uint8_t files[NODE_CACHE_FILES + 8][16], d1[32], d2[32];
+  node_store *s = open_store(dir, "a");
+
+  gen_seed(&r, 21);
+  for (size_t i = 0; i < NODE_CACHE_FILES + 8; i++)
+    make_file(s, &r, a, 1, files[i]);
+  digest(s, files[0], d1);
+  for (size_t i = 1; i < NODE_CACHE_FILES + 8; i++)
+    digest(s, files[i], d2);
+  digest(s, files[0], d2); /* evicted by now: rebuilt, same answer */
+  cr_assert_eq(memcmp(d1, d2, 32), 0);
+  node_store_close(s);
+  gen_arena_free(a);
+}

@@ -8,6 +8,7 @@
 #include "users.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crdt/err.h"
@@ -234,4 +235,34 @@ int node_file_create_as(node_store *s, const char *user, node_role role, crdt_bo
     return BT_EDENIED;
   b->user = bt_strz(user);
   return node_file_create(s, b, file, op);
+}
+
+int node_casefile_as(node_store *s, const char *user, node_role role,
+                     const uint8_t file[CRDT_FILE_LEN], node_view *out)
+{
+  const crdt_casefile *cf;
+  int whole = node_may(role, NODE_DO_READ_FILE);
+  bt_str me = bt_strz(user);
+  int rc;
+
+  if (!whole && !node_may(role, NODE_DO_READ_OWN))
+    return BT_EDENIED;
+  if ((rc = node_casefile(s, file, &cf)) != 0)
+    return rc;
+  memset(out, 0, sizeof(*out));
+  if ((out->entries = calloc(cf->nentries ? cf->nentries : 1, sizeof(*out->entries))) == NULL)
+    return BT_ENOMEM;
+  for (size_t i = 0; i < cf->nentries; i++) {
+    const crdt_cf_entry *e = &cf->entries[i];
+    if (whole || (e->body->type == CRDT_OP_CONCERN && bt_str_eq(e->body->user, me)))
+      out->entries[out->nentries++] = e;
+  }
+  out->file = whole ? cf : NULL;
+  return BT_OK;
+}
+
+void node_view_free(node_view *v)
+{
+  free(v->entries);
+  memset(v, 0, sizeof(*v));
 }

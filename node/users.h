@@ -66,4 +66,19 @@ int node_author_as(node_store *s, const char *user, node_role role,
 int node_file_create_as(node_store *s, const char *user, node_role role, crdt_body *b,
                         uint8_t file[CRDT_FILE_LEN], crdt_id *op);
 
+/* A case file as a signed-in user may see it. DSL and deputy: the whole
+ * file. Staff: only the records of concern they logged themselves, and no
+ * front sheet (file is NULL). Other roles: BT_EDENIED (they see counts). */
+typedef struct {
+  const crdt_casefile *file;     /* NULL unless the role reads whole files */
+  const crdt_cf_entry **entries; /* what the role may see, display order */
+  size_t nentries;
+} node_view;
+
+/* Fills *out; free with node_view_free. Borrowed parts live as long as
+ * node_casefile's result. */
+int node_casefile_as(node_store *s, const char *user, node_role role,
+                     const uint8_t file[CRDT_FILE_LEN], node_view *out);
+void node_view_free(node_view *v);
+
 #endif

@@ -181,3 +181,57 @@ Test(node_users, each_role_against_each_kind_of_op)
   cr_assert(!node_may(NODE_ROLE_STAFF, node_action_for(CRDT_OP_REVIEW)));
   cr_assert(!node_may(NODE_ROLE_GOVERNOR, node_action_for(CRDT_OP_CONCERN)));
 }
+
+static void log_concern(const char *user, node_role role, const uint8_t *file, crdt_id *id)
+{
+  crdt_body b = {.type = CRDT_OP_CONCERN, .known = 1};
+
+  b.u.concern = (crdt_concern){.written_at = T0, .author_name = BT_STR("Ms A"),
+                               .author_role = BT_STR("TA"), .facts = BT_STR("upset at lunch")};
+  cr_assert_eq(node_author_as(s, user, role, file, &b, id), BT_OK);
+}
+
+/* Staff see only the concerns they logged; DSLs see the file; heads and
+ * governors see counts, never case content. */
+Test(node_users, each_role_reads_only_what_it_may)
+{
+  crdt_fieldval fv[] = {
+    {CRDT_FS_GIVEN, BT_STR("Amy")}, {CRDT_FS_FAMILY, BT_STR("Lee")},
+    {CRDT_FS_DOB, BT_STR("2016-05-04")},
+  };
+  crdt_body create = {.type = CRDT_OP_FILE_CREATE, .known = 1};
+  crdt_body chrono = {.type = CRDT_OP_CHRONO, .known = 1};
+  uint8_t file[16];
+  crdt_id id, mine, theirs;
+  node_view v;
+
+  create.u.fields = (crdt_fields){fv, 3};
+  cr_assert_eq(node_file_create_as(s, "dsl1", NODE_ROLE_DSL, &create, file, &id), BT_OK);
+  log_concern("staff1", NODE_ROLE_STAFF, file, &mine);
+  log_concern("staff2", NODE_ROLE_STAFF, file, &theirs);
+  chrono.u.chrono = (crdt_chrono){.event_at = T0, .category = CRDT_CHR_CALL,
+                                  .summary = BT_STR("called social care")};
+  cr_assert_eq(node_author_as(s, "dsl1", NODE_ROLE_DSL, file, &chrono, &id), BT_OK);
+
+  cr_assert_eq(node_casefile_as(s, "staff1", NODE_ROLE_STAFF, file, &v), BT_OK);
+  cr_assert_null(v.file, "no front sheet for staff");
+  cr_assert_eq(v.nentries, 1);
+  cr_assert_eq(crdt_id_cmp(&v.entries[0]->op->id, &mine), 0);
+  node_view_free(&v);
+
+  cr_assert_eq(node_casefile_as(s, "dsl1", NODE_ROLE_DSL, file, &v), BT_OK);
+  cr_assert_not_null(v.file);
+  cr_assert_eq(v.nentries, 3);
+  node_view_free(&v);
+  cr_assert_eq(node_casefile_as(s, "dep", NODE_ROLE_DEPUTY, file, &v), BT_OK);
+  cr_assert_eq(v.nentries, 3);
+  node_view_free(&v);
+
+  cr_assert_eq(node_casefile_as(s, "h", NODE_ROLE_HEAD, file, &v), BT_OK,
+               "a head is staff too: own concerns only");
+  cr_assert_eq(v.nentries, 0);
+  cr_assert_null(v.file);
+  node_view_free(&v);
+  cr_assert_eq(node_casefile_as(s, "g", NODE_ROLE_GOVERNOR, file, &v), BT_EDENIED);
+  cr_assert_eq(node_casefile_as(s, "a", NODE_ROLE_AUDITOR, file, &v), BT_EDENIED);
+}

@@ -687,10 +687,7 @@ static int txn_open(node_store *s, MDB_txn **t, batch *x, node_ingest_stats *st)
 
 static int txn_close(MDB_txn *t, batch *x, int rc)
 {
-  if ((rc = batch_finish(x, rc)) == 0)
-    return node__err(mdb_txn_commit(t));
-  mdb_txn_abort(t);
-  return rc;
+  return node__txn_end(t, batch_finish(x, rc));
 }
 
 /* Checks and stores the envelopes, committing every per_txn ops (0: once,
@@ -943,11 +940,7 @@ int node_author(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_body *b, 
 
   if ((rc = node__txn(s, 0, &t)) != 0)
     return rc;
-  if ((rc = node__author_txn(s, t, file, b, id)) == 0)
-    rc = node__err(mdb_txn_commit(t));
-  else
-    mdb_txn_abort(t);
-  if (rc == 0)
+  if ((rc = node__txn_end(t, node__author_txn(s, t, file, b, id))) == 0)
     node__cache_drop(s, file);
   return rc;
 }

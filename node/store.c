@@ -72,6 +72,14 @@ int node__txn(node_store *s, unsigned flags, MDB_txn **t)
   return node__err(rc);
 }
 
+int node__txn_end(MDB_txn *t, int rc)
+{
+  if (rc == BT_OK)
+    return node__err(mdb_txn_commit(t));
+  mdb_txn_abort(t);
+  return rc;
+}
+
 uint64_t node__now_ms(node_store *s)
 {
   struct timespec ts;
@@ -517,11 +525,7 @@ int node_store_rekey(node_store *s, const char *passphrase, size_t len, const ch
       node__get_le64((const uint8_t *)kdfv.mv_data + 24) < crypto_pwhash_MEMLIMIT_MODERATE)
     o.kdf = node__get_le64((const uint8_t *)kdfv.mv_data + 24) <= crypto_pwhash_MEMLIMIT_MIN
               ? NODE_KDF_MIN : NODE_KDF_INTERACTIVE;
-  if ((rc = write_keying(s, t, &o)) != 0) {
-    mdb_txn_abort(t);
-    return rc;
-  }
-  return node__err(mdb_txn_commit(t));
+  return node__txn_end(t, write_keying(s, t, &o));
 }
 
 void node_store_device(const node_store *s, uint8_t pk[CRDT_PK_LEN])
@@ -574,11 +578,7 @@ int node_file_track(node_store *s, const uint8_t file[CRDT_FILE_LEN],
 
   if ((rc = node__txn(s, 0, &t)) != 0)
     return rc;
-  if ((rc = track_txn(s, t, file, epoch, key)) != 0) {
-    mdb_txn_abort(t);
-    return rc;
-  }
-  if ((rc = node__err(mdb_txn_commit(t))) == 0)
+  if ((rc = node__txn_end(t, track_txn(s, t, file, epoch, key))) == 0)
     node__cache_drop(s, file); /* a key may have made ops readable */
   return rc;
 }
@@ -626,11 +626,9 @@ int node_file_create(node_store *s, crdt_body *b, uint8_t file[CRDT_FILE_LEN], c
     return rc;
   if ((rc = node__txn(s, 0, &t)) == 0) {
     /* The file, its key and its first op commit together or not at all. */
-    if ((rc = track_txn(s, t, f, epoch, node_secret_bytes(key))) == 0 &&
-        (rc = node__author_txn(s, t, f, b, op)) == 0)
-      rc = node__err(mdb_txn_commit(t));
-    else
-      mdb_txn_abort(t);
+    if ((rc = track_txn(s, t, f, epoch, node_secret_bytes(key))) == 0)
+      rc = node__author_txn(s, t, f, b, op);
+    rc = node__txn_end(t, rc);
   }
   node_secret_free(key);
   if (rc == 0)

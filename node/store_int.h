@@ -46,6 +46,9 @@ struct node_store {
 int node__err(int mdb_rc);  /* LMDB code -> bt_err */
 /* mdb_txn_begin that adopts a map grown by another process. bt_err. */
 int node__txn(node_store *s, unsigned flags, MDB_txn **t);
+/* Ends a write transaction: commits when rc is BT_OK, else aborts and
+ * passes rc on. Returns the outcome. */
+int node__txn_end(MDB_txn *t, int rc);
 /* Seals b as this device's next op in file and stores it, inside t. */
 int node__author_txn(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *b,
                      crdt_id *id);

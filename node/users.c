@@ -118,10 +118,7 @@ static int update(node_store *s, const char *name, void (*f)(uint8_t *rec, void 
     f(rec, ctx);
     rc = rec_put(s, t, name, rec, 0);
   }
-  if (rc == 0)
-    rc = node__err(mdb_txn_commit(t));
-  else
-    mdb_txn_abort(t);
+  rc = node__txn_end(t, rc);
   sodium_memzero(rec, sizeof(rec));
   return rc;
 }
@@ -139,11 +136,7 @@ int node_user_add(node_store *s, const char *name, const char *pass, size_t len,
     return rc;
   if ((rc = node__txn(s, 0, &t)) != 0)
     return rc;
-  if ((rc = rec_put(s, t, name, rec, MDB_NOOVERWRITE)) == 0)
-    rc = node__err(mdb_txn_commit(t));
-  else
-    mdb_txn_abort(t);
-  return rc;
+  return node__txn_end(t, rec_put(s, t, name, rec, MDB_NOOVERWRITE));
 }
 
 static void count_failure(uint8_t *rec, void *ctx)

@@ -865,6 +865,30 @@ Test(node_store, parallel_verification_agrees_with_serial)
   gen_arena_free(a);
 }
 
+/* Two files in s, and an op of f2 (by device dev) whose parent is f1's
+ * head: the fixture of the foreign-parent tests. */
+static crdt_op *foreign_child(node_store *s, gen_rng *r, gen_arena *a, uint64_t dev,
+                              uint8_t f1[16], uint8_t f2[16])
+{
+  uint8_t e2[16];
+  node_secret *key;
+  crdt_body b;
+  gen_key k;
+  crdt_id h1[4];
+  size_t n1;
+
+  make_file(s, r, a, 1, f1);
+  make_file(s, r, a, 1, f2);
+  cr_assert_eq(node_heads(s, f1, h1, 4, &n1), BT_OK);
+  cr_assert_eq(node_file_epoch(s, f2, e2), BT_OK);
+  cr_assert_eq(node_file_key(s, f2, e2, &key), BT_OK);
+  gen_keypair(dev, &k);
+  gen_body(r, a, CRDT_OP_CHRONO, crdt_hlc_make(fake_now, 0), &b, NULL, 0);
+  crdt_op *x = gen_seal(r, &k, f2, e2, node_secret_bytes(key), 1, h1, n1, &b);
+  node_secret_free(key);
+  return x;
+}
+
 /* An op whose parent lives in another file can never apply: refused when
  * that parent is here, left in the buffer when it comes later. */
 Test(node_store, a_parent_from_another_file_is_refused)
@@ -872,24 +896,13 @@ Test(node_store, a_parent_from_another_file_is_refused)
   char d2[96];
   gen_rng r;
   gen_arena *a = gen_arena_new();
-  uint8_t f1[16], f2[16], e2[16];
+  uint8_t f1[16], f2[16];
   node_store *s = open_store(dir, "a"), *t;
   node_ingest_result res[2];
-  node_secret *key;
-  crdt_body b;
-  gen_key dev;
-  crdt_id h1[4];
-  size_t n1, ops, buf;
+  size_t ops, buf;
 
   gen_seed(&r, 14);
-  make_file(s, &r, a, 1, f1);
-  make_file(s, &r, a, 1, f2);
-  cr_assert_eq(node_heads(s, f1, h1, 4, &n1), BT_OK);
-  cr_assert_eq(node_file_epoch(s, f2, e2), BT_OK);
-  cr_assert_eq(node_file_key(s, f2, e2, &key), BT_OK);
-  gen_keypair(5, &dev);
-  gen_body(&r, a, CRDT_OP_CHRONO, crdt_hlc_make(fake_now, 0), &b, NULL, 0);
-  crdt_op *x = gen_seal(&r, &dev, f2, e2, node_secret_bytes(key), 1, h1, n1, &b);
+  crdt_op *x = foreign_child(s, &r, a, 5, f1, f2);
   bt_bytes e = env_of(x);
   cr_assert_eq(node_ingest(s, &e, 1, res, NULL), BT_OK);
   cr_assert_eq(res[0].status, NODE_REJECTED);
@@ -912,7 +925,6 @@ Test(node_store, a_parent_from_another_file_is_refused)
   cr_assert_eq(buf, 1);
   free_ops(o, n);
   crdt_op_free(x);
-  node_secret_free(key);
   node_store_close(s);
   node_store_close(t);
   gen_arena_free(a);
@@ -970,24 +982,14 @@ Test(node_store, a_foreign_parent_once_held_is_not_missing)
   char d2[96];
   gen_rng r;
   gen_arena *a = gen_arena_new();
-  uint8_t f1[16], f2[16], e2[16];
+  uint8_t f1[16], f2[16];
   node_store *s = open_store(dir, "a"), *t;
   node_ingest_result res[8];
-  node_secret *key;
-  crdt_body b;
-  gen_key dev;
-  crdt_id h1[4], miss[4];
-  size_t n1, nm, n;
+  crdt_id miss[4];
+  size_t nm, n;
 
   gen_seed(&r, 16);
-  make_file(s, &r, a, 1, f1);
-  make_file(s, &r, a, 1, f2);
-  cr_assert_eq(node_heads(s, f1, h1, 4, &n1), BT_OK);
-  cr_assert_eq(node_file_epoch(s, f2, e2), BT_OK);
-  cr_assert_eq(node_file_key(s, f2, e2, &key), BT_OK);
-  gen_keypair(6, &dev);
-  gen_body(&r, a, CRDT_OP_CHRONO, crdt_hlc_make(fake_now, 0), &b, NULL, 0);
-  crdt_op *x = gen_seal(&r, &dev, f2, e2, node_secret_bytes(key), 1, h1, n1, &b);
+  crdt_op *x = foreign_child(s, &r, a, 6, f1, f2);
   snprintf(d2, sizeof(d2), "%s/t", dir);
   t = open_store(d2, "t");
   share(s, t, f1, 1);
@@ -1005,7 +1007,6 @@ Test(node_store, a_foreign_parent_once_held_is_not_missing)
   cr_assert_eq(nm, 0, "sync must not ask for an op it holds");
   free_ops(o, n);
   crdt_op_free(x);
-  node_secret_free(key);
   node_store_close(s);
   node_store_close(t);
   gen_arena_free(a);

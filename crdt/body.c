@@ -264,6 +264,128 @@ static const crdt_field tag_f[] = {
   FLD(crdt_tag, tag, 1, CRDT_F_STR, 1, CRDT_TAG_MAX),
 };
 
+/* ---- access ----------------------------------------------------------- */
+
+enum { CB = CRDT_CERT_BYTES_MAX };
+
+static int len16(bt_str v)
+{
+  return v.len == 16 ? BT_OK : BT_EINVAL;
+}
+
+static const crdt_field genesis_f[] = {
+  FLD(crdt_genesis, device_cert, 1, CRDT_F_BIN, 1, CB),
+  FLD(crdt_genesis, org_cert, 2, CRDT_F_BIN, 1, CB),
+  FLD(crdt_genesis, salt, 3, CRDT_F_BIN, 1, 16),
+  FLD(crdt_genesis, epoch, 4, CRDT_F_BIN, 1, 16),
+};
+
+static int genesis_check(const void *rec)
+{
+  const crdt_genesis *g = rec;
+
+  return len16(g->salt) || len16(g->epoch) ? BT_EINVAL : BT_OK;
+}
+
+static const crdt_field member_f[] = {
+  FLD(crdt_member, device_cert, 1, CRDT_F_BIN, 1, CB),
+  FLD(crdt_member, org_cert, 2, CRDT_F_BIN, 1, CB),
+};
+
+static const char *const purpose_names[] = {
+  "", "transfer", "referral", "strategy_meeting", "information_request",
+};
+static const char *const basis_names[] = {
+  "", "consent", "significant_harm", "police_investigation", "public_interest",
+};
+static const char *const rights_names[] = {"", "read", "read_write"};
+static const char *const history_names[] = {"", "all", "from_now"};
+
+static const crdt_field grant_f[] = {
+  FLD(crdt_grant, org, 1, CRDT_F_ID, 1, 0),
+  FLD(crdt_grant, box, 2, CRDT_F_ID, 1, 0),
+  FLD(crdt_grant, org_name, 3, CRDT_F_STR, 1, S),
+  ENM(crdt_grant, purpose, 4, 1, purpose_names),
+  ENM(crdt_grant, basis, 5, 1, basis_names),
+  FLD(crdt_grant, consent_by, 6, CRDT_F_STR, 0, S),
+  FLD(crdt_grant, consent_how, 7, CRDT_F_STR, 0, S),
+  FLD(crdt_grant, consent_on, 8, CRDT_F_DATE, 0, 0),
+  FLD(crdt_grant, reason, 9, CRDT_F_TEXT, 0, X),
+  FLD(crdt_grant, approved_by, 10, CRDT_F_STR, 1, S),
+  FLD(crdt_grant, expires_at, 11, CRDT_F_TIME, 0, 0),
+  ENM(crdt_grant, rights, 12, 1, rights_names),
+  ENM(crdt_grant, history, 13, 1, history_names),
+};
+
+/* A lawful basis is whole: consent says by whom, how and when; sharing
+ * without consent says why in words (domain.md "Sharing"). */
+static int grant_check(const void *rec)
+{
+  const crdt_grant *g = rec;
+
+  if (g->basis == CRDT_BASIS_CONSENT)
+    return g->consent_by.len && g->consent_how.len && g->consent_on ? BT_OK : BT_EMISSING;
+  return g->reason.len ? BT_OK : BT_EMISSING;
+}
+
+static const crdt_field revoke_f[] = {
+  FLD(crdt_revoke, grant, 1, CRDT_F_ID, 1, 0),
+  FLD(crdt_revoke, reason, 2, CRDT_F_TEXT, 1, X),
+  FLD(crdt_revoke, revoked_by, 3, CRDT_F_STR, 1, S),
+};
+
+static const char *const cause_names[] = {
+  "", "grant", "revoke", "expiry", "rotate", "merge",
+};
+
+static const crdt_field epoch_f[] = {
+  FLD(crdt_epoch, epoch, 1, CRDT_F_BIN, 1, 16),
+  ENM(crdt_epoch, cause, 2, 1, cause_names),
+};
+
+static int epoch_check(const void *rec)
+{
+  return len16(((const crdt_epoch *)rec)->epoch);
+}
+
+static const crdt_field keybox_f[] = {
+  FLD(crdt_keybox, org, 1, CRDT_F_ID, 1, 0),
+  FLD(crdt_keybox, box, 2, CRDT_F_ID, 1, 0),
+  FLD(crdt_keybox, sealed, 3, CRDT_F_BIN, 1, CRDT_SEALED_MAX),
+};
+
+static const char *const decide_names[] = {"", "share", "not_share"};
+
+static const crdt_field decision_f[] = {
+  ENM(crdt_decision, decision, 1, 1, decide_names),
+  FLD(crdt_decision, with_whom, 2, CRDT_F_STR, 1, S),
+  ENM(crdt_decision, purpose, 3, 0, purpose_names),
+  FLD(crdt_decision, reason, 4, CRDT_F_TEXT, 1, X),
+  FLD(crdt_decision, decided_by, 5, CRDT_F_STR, 1, S),
+  FLD(crdt_decision, decided_on, 6, CRDT_F_DATE, 1, 0),
+};
+
+static const crdt_field copy_f[] = {
+  FLD(crdt_copy, from_file, 1, CRDT_F_BIN, 1, 16),
+  FLD(crdt_copy, source, 2, CRDT_F_ID, 1, 0),
+  FLD(crdt_copy, body, 3, CRDT_F_BIN, 1, CRDT_COPY_MAX),
+};
+
+static int copy_check(const void *rec)
+{
+  return len16(((const crdt_copy *)rec)->from_file);
+}
+
+static const crdt_field dir_org_f[] = {
+  FLD(crdt_dir_org, cert, 1, CRDT_F_BIN, 1, CB),
+};
+
+static const crdt_field dir_revoke_f[] = {
+  FLD(crdt_dir_revoke, subject, 1, CRDT_F_ID, 1, 0),
+  FLD(crdt_dir_revoke, reason, 2, CRDT_F_TEXT, 1, X),
+  FLD(crdt_dir_revoke, at, 3, CRDT_F_TIME, 1, 0),
+};
+
 static const crdt_schema body_schemas[CRDT_OP_KNOWN_END] = {
   [CRDT_OP_FILE_CREATE] = SCHEMA(crdt_fields, "file_create", fields_f, create_check),
   [CRDT_OP_FIELD_SET] = SCHEMA(crdt_fields, "field_set", fields_f, fields_check),
@@ -277,7 +399,22 @@ static const crdt_schema body_schemas[CRDT_OP_KNOWN_END] = {
   [CRDT_OP_CORRECTION] = SCHEMA(crdt_correction, "correction", correction_f, NULL),
   [CRDT_OP_TAG_ADD] = SCHEMA(crdt_tag, "tag_add", tag_f, NULL),
   [CRDT_OP_TAG_DEL] = SCHEMA(crdt_tag, "tag_remove", tag_f, NULL),
+  [CRDT_OP_GENESIS] = SCHEMA(crdt_genesis, "genesis", genesis_f, genesis_check),
+  [CRDT_OP_MEMBER] = SCHEMA(crdt_member, "member", member_f, NULL),
+  [CRDT_OP_GRANT] = SCHEMA(crdt_grant, "grant", grant_f, grant_check),
+  [CRDT_OP_REVOKE] = SCHEMA(crdt_revoke, "revoke", revoke_f, NULL),
+  [CRDT_OP_EPOCH] = SCHEMA(crdt_epoch, "epoch", epoch_f, epoch_check),
+  [CRDT_OP_KEYBOX] = SCHEMA(crdt_keybox, "keybox", keybox_f, NULL),
+  [CRDT_OP_DECISION] = SCHEMA(crdt_decision, "decision", decision_f, NULL),
+  [CRDT_OP_COPY] = SCHEMA(crdt_copy, "copy", copy_f, copy_check),
+  [CRDT_OP_DIR_ORG] = SCHEMA(crdt_dir_org, "directory_org", dir_org_f, NULL),
+  [CRDT_OP_DIR_REVOKE] = SCHEMA(crdt_dir_revoke, "directory_revoke", dir_revoke_f, NULL),
 };
+
+int crdt_optype_control(uint32_t type)
+{
+  return type >= CRDT_OP_GENESIS && type <= CRDT_OP_EPOCH;
+}
 
 const crdt_schema *crdt_body_schema(uint32_t type)
 {

@@ -40,8 +40,24 @@ typedef enum {
   CRDT_OP_CORRECTION,      /* crdt_correction */
   CRDT_OP_TAG_ADD,         /* crdt_tag */
   CRDT_OP_TAG_DEL,         /* crdt_tag */
+  /* Access (docs/access.md). Control ops use the epoch's control key. */
+  CRDT_OP_GENESIS,         /* crdt_genesis: control; the file's root op */
+  CRDT_OP_MEMBER,          /* crdt_member: control; binds a device to its org */
+  CRDT_OP_GRANT,           /* crdt_grant: control */
+  CRDT_OP_REVOKE,          /* crdt_revoke: control */
+  CRDT_OP_EPOCH,           /* crdt_epoch: control; starts a key epoch */
+  CRDT_OP_KEYBOX,          /* crdt_keybox: public envelope, sealed keys */
+  CRDT_OP_DECISION,        /* crdt_decision: a sharing decision, recorded */
+  CRDT_OP_COPY,            /* crdt_copy: an entry copied from another file */
+  /* A directory (public file of an LA, crdt/directory.h). */
+  CRDT_OP_DIR_ORG,         /* crdt_dir_org: an org certificate listed */
+  CRDT_OP_DIR_REVOKE,      /* crdt_dir_revoke: a certificate or key revoked */
   CRDT_OP_KNOWN_END        /* first type this version does not know */
 } crdt_optype;
+
+/* 1 for the access-control types that are encrypted with the control key
+ * of their epoch rather than its content key. */
+int crdt_optype_control(uint32_t type);
 
 /* Front-sheet fields: each one is a multi-value register. */
 typedef enum {
@@ -201,6 +217,97 @@ typedef struct {
   bt_str tag;  /* required */
 } crdt_tag;
 
+#define CRDT_CERT_BYTES_MAX 2048 /* = CRDT_CERT_MAX (cert.h) */
+#define CRDT_SEALED_MAX     4096 /* a keybox's sealed key set */
+#define CRDT_COPY_MAX       (CRDT_BODY_MAX - 2048) /* a copied body */
+
+typedef struct {
+  bt_str device_cert;  /* required: the author's device certificate */
+  bt_str org_cert;     /* required: its org's certificate (from the LA) */
+  bt_str salt;         /* required, 16 bytes: file id = H(author, salt) */
+  bt_str epoch;        /* required, 16 bytes: the first key epoch */
+} crdt_genesis;
+
+typedef struct {
+  bt_str device_cert;  /* required */
+  bt_str org_cert;     /* required */
+} crdt_member;
+
+typedef enum {
+  CRDT_PURPOSE_TRANSFER = 1, CRDT_PURPOSE_REFERRAL, CRDT_PURPOSE_STRATEGY,
+  CRDT_PURPOSE_INFO_REQUEST
+} crdt_purpose;
+typedef enum {
+  CRDT_BASIS_CONSENT = 1, CRDT_BASIS_HARM, CRDT_BASIS_POLICE, CRDT_BASIS_PUBLIC
+} crdt_basis;
+typedef enum { CRDT_RIGHTS_READ = 1, CRDT_RIGHTS_WRITE } crdt_rights;
+typedef enum { CRDT_HISTORY_ALL = 1, CRDT_HISTORY_FROM_NOW } crdt_history;
+
+typedef struct {
+  crdt_id org;          /* required: grantee org signing key */
+  crdt_id box;          /* required: its X25519 box key */
+  bt_str org_name;      /* required */
+  uint32_t purpose;     /* crdt_purpose, required */
+  uint32_t basis;       /* crdt_basis, required */
+  bt_str consent_by;    /* consent: who gave it (required with consent) */
+  bt_str consent_how;   /* consent: how (required with consent) */
+  uint32_t consent_on;  /* consent: date (required with consent) */
+  bt_str reason;        /* without consent: why, in words (required then) */
+  bt_str approved_by;   /* required: the approving DSL */
+  uint64_t expires_at;  /* Unix ms; 0 = no expiry */
+  uint32_t rights;      /* crdt_rights, required */
+  uint32_t history;     /* crdt_history, required */
+} crdt_grant;
+
+typedef struct {
+  crdt_id grant;        /* required: the grant op it ends */
+  bt_str reason;        /* required */
+  bt_str revoked_by;    /* required */
+} crdt_revoke;
+
+typedef enum {
+  CRDT_CAUSE_GRANT = 1, CRDT_CAUSE_REVOKE, CRDT_CAUSE_EXPIRY, CRDT_CAUSE_ROTATE,
+  CRDT_CAUSE_MERGE
+} crdt_epoch_cause;
+
+typedef struct {
+  bt_str epoch;         /* required, 16 bytes */
+  uint32_t cause;       /* crdt_epoch_cause, required */
+} crdt_epoch;
+
+typedef struct {
+  crdt_id org;          /* required: recipient org signing key */
+  crdt_id box;          /* required: the box key sealed to */
+  bt_str sealed;        /* required: crypto_box_seal(key set) (access.h) */
+} crdt_keybox;
+
+typedef enum { CRDT_DECIDE_SHARE = 1, CRDT_DECIDE_NOT_SHARE } crdt_decide;
+
+typedef struct {
+  uint32_t decision;    /* crdt_decide, required */
+  bt_str with_whom;     /* required: the partner asked or considered */
+  uint32_t purpose;     /* crdt_purpose */
+  bt_str reason;        /* required */
+  bt_str decided_by;    /* required */
+  uint32_t decided_on;  /* required: date */
+} crdt_decision;
+
+typedef struct {
+  bt_str from_file;     /* required, 16 bytes */
+  crdt_id source;       /* required: the op copied */
+  bt_str body;          /* required: its body's canonical encoding */
+} crdt_copy;
+
+typedef struct {
+  bt_str cert;          /* required: an org certificate */
+} crdt_dir_org;
+
+typedef struct {
+  crdt_id subject;      /* required: a certificate id or a subject key */
+  bt_str reason;        /* required */
+  uint64_t at;          /* required: from when, Unix ms */
+} crdt_dir_revoke;
+
 typedef struct crdt_body {
   crdt_hlc_ts hlc;  /* full timestamp; the header carries only the hour */
   uint32_t type;    /* crdt_optype or a newer one */
@@ -217,6 +324,16 @@ typedef struct crdt_body {
     crdt_action_done done;
     crdt_correction correction;
     crdt_tag tag;
+    crdt_genesis genesis;
+    crdt_member member;
+    crdt_grant grant;
+    crdt_revoke revoke;
+    crdt_epoch epoch;
+    crdt_keybox keybox;
+    crdt_decision decision;
+    crdt_copy copy;
+    crdt_dir_org dir_org;
+    crdt_dir_revoke dir_revoke;
   } u;
   bt_str raw;  /* unknown types: the fields map, canonical msgpack */
 } crdt_body;

@@ -244,6 +244,42 @@ void gen_record(gen_rng *r, gen_arena *a, const crdt_schema *s, void *rec,
       gen_field(r, a, &s->fields[i], rec, refs, nrefs);
 }
 
+static bt_str gen_bin16(gen_rng *r, gen_arena *a)
+{
+  char *p = gen_alloc(a, 16);
+
+  gen_bytes(r, p, 16);
+  return (bt_str){p, 16};
+}
+
+/* Cross-field rules the table cannot say: fixed-length ids, a whole lawful
+ * basis. */
+static void gen_fixup(gen_rng *r, gen_arena *a, crdt_body *b)
+{
+  switch (b->type) {
+  case CRDT_OP_GENESIS:
+    b->u.genesis.salt = gen_bin16(r, a);
+    b->u.genesis.epoch = gen_bin16(r, a);
+    break;
+  case CRDT_OP_EPOCH:
+    b->u.epoch.epoch = gen_bin16(r, a);
+    break;
+  case CRDT_OP_COPY:
+    b->u.copy.from_file = gen_bin16(r, a);
+    break;
+  case CRDT_OP_GRANT:
+    if (b->u.grant.basis == CRDT_BASIS_CONSENT) {
+      b->u.grant.consent_by = bt_strz("mother");
+      b->u.grant.consent_how = bt_strz("in person");
+      b->u.grant.consent_on = 20260105;
+    } else
+      b->u.grant.reason = bt_strz("risk of significant harm to the child");
+    break;
+  default:
+    break;
+  }
+}
+
 void gen_body(gen_rng *r, gen_arena *a, uint32_t type, crdt_hlc_ts hlc,
               crdt_body *b, const crdt_id *refs, size_t nrefs)
 {
@@ -261,6 +297,7 @@ void gen_body(gen_rng *r, gen_arena *a, uint32_t type, crdt_hlc_ts hlc,
     b->u.tag.tag = bt_strz(tags[gen_below(r, 5)]);
   } else
     gen_record(r, a, crdt_body_schema(type), &b->u, refs, nrefs);
+  gen_fixup(r, a, b);
 }
 
 void gen_keypair(uint64_t n, gen_key *k)

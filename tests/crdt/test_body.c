@@ -82,6 +82,7 @@ static int rec_eq(const crdt_schema *s, const void *a, const void *b)
     switch (f->kind) {
     case CRDT_F_STR:
     case CRDT_F_TEXT:
+    case CRDT_F_BIN:
       if (!bt_str_eq(*(const bt_str *)pa, *(const bt_str *)pb))
         return 0;
       break;

@@ -144,7 +144,8 @@ static int is_entry(uint32_t type)
   switch (type) {
   case CRDT_OP_CHRONO: case CRDT_OP_CONCERN: case CRDT_OP_REVIEW:
   case CRDT_OP_BODYMAP: case CRDT_OP_REFLECT: case CRDT_OP_ACTION:
-  case CRDT_OP_ACTION_DONE: case CRDT_OP_CORRECTION:
+  case CRDT_OP_ACTION_DONE: case CRDT_OP_CORRECTION: case CRDT_OP_DECISION:
+  case CRDT_OP_COPY:
     return 1;
   default:
     return 0;
@@ -337,34 +338,81 @@ static int run(build *b)
   return BT_OK;
 }
 
-int crdt_casefile_build(crdt_dag *d, crdt_cf_opener open, void *ctx, crdt_casefile **out)
+static int cmp_hidden(const void *a, const void *b)
+{
+  return crdt_id_cmp(&((const crdt_cf_hidden *)a)->id, &((const crdt_cf_hidden *)b)->id);
+}
+
+/* Opens every op: with the opener, or (access builds) through the access
+ * rules, which also decide which ops count. */
+static int open_all(build *b, crdt_cf_opener open, void *ctx, const uint8_t *file,
+                    crdt_key_lookup key, uint8_t *skip)
+{
+  crdt_acc_verdict *v;
+  int rc;
+
+  for (uint32_t i = 0; i < b->n; i++) {
+    b->byid[i] = (idpos){b->ord[i]->id, i};
+    b->entry_of[i] = -1;
+  }
+  sort(b->byid, b->n, sizeof(idpos), cmp_idpos);
+  if (open != NULL) {
+    for (uint32_t i = 0; i < b->n; i++) {
+      /* Unreadable is a property of the op (listed as unknown); running out
+       * of memory is not, and must not change what the file shows. */
+      int orc = open(ctx, b->ord[i], &b->bodies[i]);
+      if (orc == BT_ENOMEM)
+        return orc;
+      if (orc != 0)
+        b->bodies[i] = NULL;
+    }
+    return BT_OK;
+  }
+  if ((v = malloc((b->n ? b->n : 1) * sizeof(*v))) == NULL)
+    return BT_ENOMEM;
+  rc = crdt_access_eval(b->d, b->ord, b->n, file, key, ctx, v, &b->cf->access);
+  for (uint32_t i = 0; i < b->n && rc == BT_OK; i++) {
+    b->bodies[i] = v[i].body;
+    if (v[i].reason == CRDT_ACC_OK || v[i].reason == CRDT_ACC_UNREADABLE)
+      continue;
+    crdt_cf_hidden *nh = realloc(b->cf->hidden, (b->cf->nhidden + 1) * sizeof(*nh));
+    if (nh == NULL) {
+      rc = BT_ENOMEM;
+      break;
+    }
+    b->cf->hidden = nh;
+    nh[b->cf->nhidden++] = (crdt_cf_hidden){b->ord[i]->id, v[i].reason};
+    skip[i] = 1;
+  }
+  free(v);
+  sort(b->cf->hidden, b->cf->nhidden, sizeof(crdt_cf_hidden), cmp_hidden);
+  return rc;
+}
+
+static int build_any(crdt_dag *d, crdt_cf_opener open, void *ctx, const uint8_t *file,
+                     crdt_key_lookup key, crdt_casefile **out)
 {
   build b = {.d = d};
+  uint8_t *skip = NULL;
   int rc;
 
   if ((b.cf = calloc(1, sizeof(*b.cf))) == NULL)
     return BT_ENOMEM;
   if ((rc = run(&b)) != 0)
     goto done;
-  for (uint32_t i = 0; i < b.n; i++) {
-    b.byid[i] = (idpos){b.ord[i]->id, i};
-    b.entry_of[i] = -1;
-    /* Unreadable is a property of the op (listed as unknown); running out
-     * of memory is not, and must not change what the file shows. */
-    int orc = open(ctx, b.ord[i], &b.bodies[i]);
-    if (orc == BT_ENOMEM) {
-      rc = orc;
-      goto done;
-    }
-    if (orc != 0)
-      b.bodies[i] = NULL;
+  if ((skip = calloc(b.n ? b.n : 1, 1)) == NULL) {
+    rc = BT_ENOMEM;
+    goto done;
   }
-  sort(b.byid, b.n, sizeof(idpos), cmp_idpos);
+  if ((rc = open_all(&b, open, ctx, file, key, skip)) != 0)
+    goto done;
   for (uint32_t i = 0; i < b.n && rc == BT_OK; i++)
-    rc = process(&b, i);
+    if (!skip[i])
+      rc = process(&b, i);
   if (rc == BT_OK)
     rc = finish(&b);
 done:
+  free(skip);
   for (uint32_t f = 0; f < CRDT_FS_END; f++)
     free(b.cur[f]);
   for (size_t j = 0; j < b.ntags; j++)
@@ -379,6 +427,17 @@ done:
   }
   *out = b.cf;
   return BT_OK;
+}
+
+int crdt_casefile_build(crdt_dag *d, crdt_cf_opener open, void *ctx, crdt_casefile **out)
+{
+  return build_any(d, open, ctx, NULL, NULL, out);
+}
+
+int crdt_casefile_build_access(crdt_dag *d, const uint8_t file[CRDT_FILE_LEN],
+                               crdt_key_lookup key, void *ctx, crdt_casefile **out)
+{
+  return build_any(d, NULL, ctx, file, key, out);
 }
 
 void crdt_casefile_free(crdt_casefile *cf)
@@ -397,6 +456,8 @@ void crdt_casefile_free(crdt_casefile *cf)
   free(cf->heads);
   free(cf->unknown);
   free(cf->equivocated);
+  free(cf->hidden);
+  crdt_access_free(cf->access);
   free(cf);
 }
 
@@ -414,18 +475,6 @@ const crdt_cf_entry *crdt_casefile_entry(const crdt_casefile *cf, const crdt_id 
 }
 
 /* ---- digest ----------------------------------------------------------- */
-
-static int pack_ids(msgpack_packer *pk, const crdt_id *ids, size_t n)
-{
-  int rc;
-
-  if (msgpack_pack_array(pk, n) != 0)
-    return BT_ENOMEM;
-  for (size_t i = 0; i < n; i++)
-    if ((rc = crdt_mp_pack_bin(pk, ids[i].b, CRDT_ID_LEN)) != 0)
-      return rc;
-  return BT_OK;
-}
 
 static int pack_fields(msgpack_packer *pk, const crdt_casefile *cf)
 {
@@ -457,7 +506,7 @@ static int pack_entries(msgpack_packer *pk, const crdt_casefile *cf)
         (rc = crdt_mp_pack_bin(pk, x->op->id.b, CRDT_ID_LEN)) != 0 ||
         msgpack_pack_uint64(pk, x->event_at) != 0 || msgpack_pack_uint32(pk, x->flags) != 0)
       return BT_ENOMEM;
-    if ((rc = pack_ids(pk, x->links, x->nlinks)) != 0)
+    if ((rc = crdt_mp_pack_ids(pk, x->links, x->nlinks)) != 0)
       return rc;
   }
   return BT_OK;
@@ -472,17 +521,23 @@ int crdt_casefile_digest(const crdt_casefile *cf, uint8_t out[32])
   /* Hashed as it is packed: the names in it never sit in a buffer. */
   crypto_generichash_init(&st, NULL, 0, 32);
   msgpack_packer_init(&pk, &st, crdt_mp_hash_write);
-  if (msgpack_pack_array(&pk, 6) != 0)
+  if (msgpack_pack_array(&pk, 7) != 0)
     rc = BT_ENOMEM;
-  else if ((rc = pack_ids(&pk, cf->heads, cf->nheads)) == 0 &&
+  else if ((rc = crdt_mp_pack_ids(&pk, cf->heads, cf->nheads)) == 0 &&
            (rc = pack_fields(&pk, cf)) == 0 && (rc = pack_entries(&pk, cf)) == 0 &&
-           (rc = pack_ids(&pk, cf->unknown, cf->nunknown)) == 0 &&
-           (rc = pack_ids(&pk, cf->equivocated, cf->nequivocated)) == 0) {
+           (rc = crdt_mp_pack_ids(&pk, cf->unknown, cf->nunknown)) == 0 &&
+           (rc = crdt_mp_pack_ids(&pk, cf->equivocated, cf->nequivocated)) == 0) {
     if (msgpack_pack_array(&pk, cf->ntags) != 0)
       rc = BT_ENOMEM;
     for (size_t t = 0; t < cf->ntags && rc == 0; t++)
       rc = crdt_mp_pack_str(&pk, cf->tags[t].p, cf->tags[t].len);
   }
+  if (rc == 0 && msgpack_pack_array(&pk, cf->nhidden) != 0)
+    rc = BT_ENOMEM;
+  for (size_t h = 0; h < cf->nhidden && rc == 0; h++)
+    if ((rc = crdt_mp_pack_bin(&pk, cf->hidden[h].id.b, CRDT_ID_LEN)) == 0 &&
+        msgpack_pack_uint32(&pk, cf->hidden[h].reason) != 0)
+      rc = BT_ENOMEM;
   if (rc == 0)
     crypto_generichash_final(&st, out, 32);
   sodium_memzero(&st, sizeof(st));

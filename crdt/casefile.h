@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "body.h"
 #include "dag.h"
 #include "op.h"
@@ -58,6 +59,11 @@ typedef struct {
   int conflict;            /* more than one distinct value */
 } crdt_cf_register;
 
+typedef struct {
+  crdt_id id;
+  uint32_t reason;         /* crdt_acc_reason */
+} crdt_cf_hidden;
+
 typedef struct crdt_casefile {
   crdt_cf_register fields[CRDT_FS_END]; /* indexed by crdt_fsfield */
   crdt_cf_entry *entries;               /* display order */
@@ -68,6 +74,10 @@ typedef struct crdt_casefile {
   size_t nheads, nunknown, nequivocated;
   size_t nops;                          /* applied ops materialised */
   size_t nconflicts;                    /* registers in conflict */
+  /* Access builds only (crdt_casefile_build_access), else NULL / 0. */
+  crdt_cf_hidden *hidden;               /* ops that break an access rule, ascending */
+  size_t nhidden;
+  crdt_access *access;                  /* the access state at the heads */
   /* private */
   crdt_body **bodies;
   size_t nbodies;
@@ -82,6 +92,14 @@ typedef int (*crdt_cf_opener)(void *ctx, const crdt_op *op, crdt_body **out);
  * it before d. Pending ops are not included. BT_ENOMEM. */
 int crdt_casefile_build(crdt_dag *d, crdt_cf_opener open, void *ctx, crdt_casefile **out);
 void crdt_casefile_free(crdt_casefile *cf); /* NULL is a no-op */
+
+/* crdt_casefile_build with the access rules of access.h: ops are opened
+ * with the keys key() gives for file (public envelopes as well), judged,
+ * and only those that pass are materialised; the rest are listed in hidden
+ * (unreadable ones in unknown, as before). cf->access is the state at the
+ * heads. BT_ENOMEM. */
+int crdt_casefile_build_access(crdt_dag *d, const uint8_t file[CRDT_FILE_LEN],
+                               crdt_key_lookup key, void *ctx, crdt_casefile **out);
 
 /* An opener for files with one epoch key: ctx points at CRDT_KEY_LEN bytes. */
 int crdt_cf_open_key(void *ctx, const crdt_op *op, crdt_body **out);

@@ -236,3 +236,15 @@ int crdt_mp_hash_write(void *data, const char *buf, size_t len)
 {
   return crypto_generichash_update(data, (const uint8_t *)buf, len);
 }
+
+int crdt_mp_pack_ids(msgpack_packer *pk, const crdt_id *ids, size_t n)
+{
+  int rc;
+
+  if (msgpack_pack_array(pk, n) != 0)
+    return BT_ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    if ((rc = crdt_mp_pack_bin(pk, ids[i].b, CRDT_ID_LEN)) != 0)
+      return rc;
+  return BT_OK;
+}

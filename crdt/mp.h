@@ -44,6 +44,8 @@ int crdt_mp_array(const msgpack_object *o, size_t min, size_t max,
 /* Packing: thin wrappers that turn msgpack-c's -1 into BT_ENOMEM. */
 int crdt_mp_pack_bin(msgpack_packer *pk, const void *p, size_t len);
 int crdt_mp_pack_str(msgpack_packer *pk, const char *p, size_t len);
+/* An array of n ids as bin(32) each. */
+int crdt_mp_pack_ids(msgpack_packer *pk, const crdt_id *ids, size_t n);
 
 /* Write callbacks for msgpack_packer, beyond msgpack-c's sbuffer:
  *

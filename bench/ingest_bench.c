@@ -4,13 +4,16 @@
  * Usage: ingest_bench [N [ROUNDS]]   (N ops, default 200000; ROUNDS, default 2)
  *
  * Builds N sealed ops over 1,000 case files, untimed: each file has two or
- * three authors (devices), starts with a file-create op, and grows as a DAG
- * in which an author's parents are the heads it has seen (most of the time
- * it has seen everyone's latest op; otherwise it writes concurrently).
- * Bodies are mostly records of concern and chronology entries whose encoding
- * is 260..340 bytes. Ops are sent in the order they were written (parents
- * first, files interleaved), in batches of 10,000, so every op is stored
- * directly and none waits in the causal buffer.
+ * three authors (devices of one org), starts as a real file does (a genesis
+ * op binding it to the org and starting its key epoch, then a file-create
+ * op; crdt/access.h), and grows as a DAG in which an author's parents are
+ * the heads it has seen (most of the time it has seen everyone's latest op;
+ * otherwise it writes concurrently). An author's first op in a file other
+ * than its creator's is a member op. Bodies of the other ops are mostly
+ * records of concern and chronology entries whose encoding is 260..340
+ * bytes. Ops are sent in the order they were written (parents first, files
+ * interleaved), in batches of 10,000, so every op is stored directly and
+ * none waits in the causal buffer.
  *
  * Three passes per round, each into a fresh directory:
  *
@@ -23,14 +26,16 @@
  * Only the node_ingest calls (ours) and the batch loop (raw) are timed;
  * creating the stores and tracking the files are not. The order of the
  * three passes reverses every round and the best round of each counts.
- * node_ingest does not decrypt (acceptance never depends on keys); the raw
- * limit includes a decrypt anyway, as the issue defines it. Decryption is
- * paid when a file is materialised: materialise_ops_per_s times
- * node_casefile over every file of the last store, after a fresh open.
+ * node_ingest does not decrypt (acceptance never depends on keys or
+ * epochs); the raw limit includes a decrypt anyway, as the issue defines
+ * it. Decryption and the access rules are paid when a file is materialised:
+ * materialise_ops_per_s times node_casefile over every file of the last
+ * store, after a fresh open.
  *
  * Prints one "name: value" line per figure, ending with ratio_ingest_1core
  * and ratio_ingest_all_cores (our rate over the raw one-core rate). Exits
- * non-zero if any op is not stored, any count is off, or anything fails. */
+ * non-zero if any op is not stored, any count is off, any op is unreadable
+ * or hidden by the access rules when materialised, or anything fails. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -45,6 +50,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "crdt/access.h"
+#include "crdt/cert.h"
 #include "crdt/err.h"
 #include "crdt/gen.h"
 #include "body.h"
@@ -55,11 +62,13 @@
 #define BENCH_SEED     20240601u
 #define BENCH_FILES    1000
 #define BENCH_DEVICES  64      /* the authors' pool; each file gets 2 or 3 */
+#define BENCH_ORG_KEY  UINT64_C(1000000) /* gen_keypair number of the org's key */
 #define AUTHORS_MAX    3
 #define SYNC_PCT       70      /* an author has seen the latest ops before writing */
 #define BATCH          10000   /* ops per transaction, ours and raw */
 #define T0_MS          UINT64_C(1714550400000) /* 2024-05-01 */
 #define STEP_MS        37000   /* between consecutive ops, any file */
+#define DAY_MS         UINT64_C(86400000)
 #define PASSPHRASE     "ingest-bench"
 #define DIR_MAX        96      /* a store's directory: base (64) + a name */
 #define FPATH_MAX      (DIR_MAX + 16)
@@ -69,7 +78,10 @@ static const char *const pass_dir[NPASS] = {"raw", "one", "all"};
 
 /* A case file while its ops are generated. */
 typedef struct {
-  uint8_t id[CRDT_FILE_LEN], epoch[CRDT_EPOCH_LEN], key[CRDT_KEY_LEN];
+  uint8_t id[CRDT_FILE_LEN], salt[16], epoch[CRDT_EPOCH_LEN], ctl[CRDT_EPOCH_LEN];
+  uint8_t secret[CRDT_KEY_LEN];        /* the epoch's secret, and from it: */
+  uint8_t key[CRDT_KEY_LEN];           /* the content key (header: epoch) */
+  uint8_t ctl_key[CRDT_KEY_LEN];       /* the control key (header: ctl) */
   unsigned author[AUTHORS_MAX]; /* indexes into bench.dev */
   unsigned nauth;
   uint64_t seq[AUTHORS_MAX];
@@ -81,7 +93,7 @@ typedef struct {
 
 /* Where the raw path finds an envelope's parts. */
 typedef struct {
-  uint32_t file, dev;
+  uint32_t file, dev, control; /* control: sealed with the control key */
   uint32_t hdr_off, hdr_len, nonce_off, ct_off, ct_len, sig_off;
 } part;
 
@@ -90,6 +102,9 @@ typedef struct {
   unsigned rounds;
   bfile *files;
   gen_key dev[BENCH_DEVICES];
+  gen_key org;          /* the org all devices belong to */
+  uint8_t *org_cert, *dev_cert[BENCH_DEVICES];
+  size_t org_len, dev_len[BENCH_DEVICES];
   uint8_t *pool;        /* every envelope, back to back */
   size_t pool_len, pool_cap;
   size_t *off;          /* envelope i starts at pool + off[i] */
@@ -142,16 +157,58 @@ static void remove_env(const char *dir)
 
 /* ---- the ops ------------------------------------------------------------- */
 
-static void make_files(bench *bn, gen_rng *r)
+static uint8_t *device_cert(bench *bn, const uint8_t *device, size_t *len)
 {
+  crdt_cert_body b = {.kind = CRDT_CERT_DEVICE, .name = BT_STR("bench device"),
+                      .not_before = T0_MS - DAY_MS, .not_after = T0_MS + 3650 * DAY_MS};
+  uint8_t *c;
+
+  memcpy(b.subject.b, device, CRDT_PK_LEN);
+  memcpy(b.issuer.b, bn->org.pk, CRDT_PK_LEN);
+  return crdt_cert_sign(&b, bn->org.sk, &c, len) == 0 ? c : NULL;
+}
+
+/* The devices and their org: a provisional (self-signed) org certificate
+ * and a device certificate for each device, as genesis and member ops
+ * carry them. */
+static int make_org(bench *bn, gen_rng *r)
+{
+  uint8_t seed[crypto_box_SEEDBYTES], box_pk[crypto_box_PUBLICKEYBYTES];
+  uint8_t box_sk[crypto_box_SECRETKEYBYTES];
+  crdt_cert_body b = {.kind = CRDT_CERT_ORG, .name = BT_STR("Bench School"),
+                      .org_kind = CRDT_ORG_SCHOOL, .urn = BT_STR(""), .laestab = BT_STR(""),
+                      .not_before = T0_MS - DAY_MS, .not_after = T0_MS + 3650 * DAY_MS};
+  int rc;
+
   for (unsigned k = 0; k < BENCH_DEVICES; k++)
     gen_keypair((uint64_t)k + 1, &bn->dev[k]);
+  gen_keypair(BENCH_ORG_KEY, &bn->org);
+  gen_bytes(r, seed, sizeof(seed));
+  crypto_box_seed_keypair(box_pk, box_sk, seed);
+  sodium_memzero(box_sk, sizeof(box_sk)); /* nobody here opens a keybox */
+  memcpy(b.subject.b, bn->org.pk, CRDT_PK_LEN);
+  memcpy(b.box.b, box_pk, sizeof(box_pk));
+  b.issuer = b.subject;
+  if ((rc = crdt_cert_sign(&b, bn->org.sk, &bn->org_cert, &bn->org_len)) != 0)
+    return fail("org certificate", 0, rc);
+  for (unsigned k = 0; k < BENCH_DEVICES; k++)
+    if ((bn->dev_cert[k] = device_cert(bn, bn->dev[k].pk, &bn->dev_len[k])) == NULL)
+      return fail("device certificate", k, BT_ENOMEM);
+  return 0;
+}
+
+static int make_files(bench *bn, gen_rng *r)
+{
+  if (make_org(bn, r) != 0)
+    return 1;
   for (size_t f = 0; f < bn->nfiles; f++) {
     bfile *bf = &bn->files[f];
 
-    gen_bytes(r, bf->id, sizeof(bf->id));
+    gen_bytes(r, bf->salt, sizeof(bf->salt));
     gen_bytes(r, bf->epoch, sizeof(bf->epoch));
-    gen_bytes(r, bf->key, sizeof(bf->key));
+    gen_bytes(r, bf->secret, sizeof(bf->secret));
+    crdt_epoch_keys(bf->secret, bf->key, bf->ctl_key);
+    crdt_control_id(bf->epoch, bf->ctl);
     bf->nauth = 2 + (unsigned)gen_below(r, 2);
     for (unsigned a = 0; a < bf->nauth; a++) {
       unsigned d;
@@ -164,7 +221,9 @@ static void make_files(bench *bn, gen_rng *r)
       } while (taken);
       bf->author[a] = d;
     }
+    crdt_file_id(bn->dev[bf->author[0]].pk, bf->salt, bf->id); /* author 0 creates it */
   }
+  return 0;
 }
 
 /* After author a wrote id with parents view[a]: those stop being heads. */
@@ -187,7 +246,8 @@ static void advance(bfile *bf, unsigned a, const crdt_id *id)
   bf->nview[a] = 1;
 }
 
-static int keep_envelope(bench *bn, size_t i, const crdt_op *op, size_t f, unsigned dev)
+static int keep_envelope(bench *bn, size_t i, const crdt_op *op, size_t f, unsigned dev,
+                         int control)
 {
   part *p = &bn->part[i];
 
@@ -204,7 +264,8 @@ static int keep_envelope(bench *bn, size_t i, const crdt_op *op, size_t f, unsig
   bn->pool_len += op->env_len;
   bn->env[i].len = op->env_len;
   bn->id[i] = op->id;
-  *p = (part){(uint32_t)f, dev, (uint32_t)(op->hdr - op->env), (uint32_t)op->hdr_len,
+  *p = (part){(uint32_t)f, dev, (uint32_t)control, (uint32_t)(op->hdr - op->env),
+              (uint32_t)op->hdr_len,
               (uint32_t)(op->nonce - op->env), (uint32_t)(op->ct - op->env),
               (uint32_t)op->ct_len, (uint32_t)(op->sig - op->env)};
   if (op->ct_len > bn->pt_cap)
@@ -213,24 +274,39 @@ static int keep_envelope(bench *bn, size_t i, const crdt_op *op, size_t f, unsig
   return 0;
 }
 
-/* Op i: the first op of each file creates it; after that a random file, a
- * random one of its authors, who sees the latest heads SYNC_PCT % of the
- * time and otherwise only its own last op. */
+/* Op i: ops 0..F-1 are the files' genesis ops, F..2F-1 their file-create
+ * ops (by author 0); after that a random file, a random one of its authors,
+ * who sees the latest heads SYNC_PCT % of the time and otherwise only its
+ * own last op. An author's first op in a file binds it to the org (a member
+ * op). Control ops (genesis, member) are sealed with the control key. */
 static int make_op(bench *bn, gen_rng *r, size_t i, msgpack_sbuffer *sb)
 {
   crdt_hlc_ts hlc = crdt_hlc_make(T0_MS + (uint64_t)i * STEP_MS, 0);
-  size_t f = i < bn->nfiles ? i : (size_t)gen_below(r, bn->nfiles);
+  size_t nf = bn->nfiles;
+  int genesis = i < nf, create = !genesis && i < 2 * nf;
+  size_t f = genesis ? i : create ? i - nf : (size_t)gen_below(r, nf);
   bfile *bf = &bn->files[f];
-  unsigned a = i < bn->nfiles ? 0 : (unsigned)gen_below(r, bf->nauth);
+  unsigned a = genesis || create ? 0 : (unsigned)gen_below(r, bf->nauth);
+  unsigned dev = bf->author[a];
   gen_arena *scratch = gen_arena_new();
-  crdt_body b;
+  crdt_body b = {.known = 1, .hlc = hlc, .user = BT_STR("bench")};
   crdt_op *op;
-  int rc = 0;
+  int rc = 0, control;
 
-  if (i < bn->nfiles) {
+  if (genesis) {
+    b.type = CRDT_OP_GENESIS;
+    b.u.genesis = (crdt_genesis){{(const char *)bn->dev_cert[dev], bn->dev_len[dev]},
+                                 {(const char *)bn->org_cert, bn->org_len},
+                                 {(const char *)bf->salt, sizeof(bf->salt)},
+                                 {(const char *)bf->epoch, sizeof(bf->epoch)}};
+  } else if (create) {
     gen_body(r, scratch, CRDT_OP_FILE_CREATE, hlc, &b, NULL, 0);
+  } else if (bf->seq[a] == 0) {
+    b.type = CRDT_OP_MEMBER;
+    b.u.member = (crdt_member){{(const char *)bn->dev_cert[dev], bn->dev_len[dev]},
+                               {(const char *)bn->org_cert, bn->org_len}};
   } else if (bench_sized_body(r, scratch, bench_pick_type(r), hlc,
-                        BODY_MIN + gen_below(r, BODY_MAX - BODY_MIN + 1), &b, sb) != 0) {
+                              BODY_MIN + gen_below(r, BODY_MAX - BODY_MIN + 1), &b, sb) != 0) {
     gen_arena_free(scratch);
     fprintf(stderr, "ingest_bench: cannot build a body of the wanted size\n");
     return 1;
@@ -239,11 +315,12 @@ static int make_op(bench *bn, gen_rng *r, size_t i, msgpack_sbuffer *sb)
     memcpy(bf->view[a], bf->heads, bf->nheads * sizeof(crdt_id));
     bf->nview[a] = bf->nheads;
   }
-  op = gen_seal(r, &bn->dev[bf->author[a]], bf->id, bf->epoch, bf->key, ++bf->seq[a],
-                bf->view[a], bf->nview[a], &b);
+  control = crdt_optype_control(b.type);
+  op = gen_seal(r, &bn->dev[dev], bf->id, control ? bf->ctl : bf->epoch,
+                control ? bf->ctl_key : bf->key, ++bf->seq[a], bf->view[a], bf->nview[a], &b);
   gen_arena_free(scratch);
   advance(bf, a, &op->id);
-  rc = keep_envelope(bn, i, op, f, bf->author[a]);
+  rc = keep_envelope(bn, i, op, f, dev, control);
   crdt_op_free(op);
   return rc;
 }
@@ -255,7 +332,8 @@ static int make_ops(bench *bn)
   int rc = 0;
 
   gen_seed(&r, BENCH_SEED);
-  make_files(bn, &r);
+  if (make_files(bn, &r) != 0)
+    return 1;
   msgpack_sbuffer_init(&sb);
   for (size_t i = 0; i < bn->n && rc == 0; i++)
     rc = make_op(bn, &r, i, &sb);
@@ -274,6 +352,7 @@ static int raw_check(bench *bn, size_t i)
 {
   const uint8_t *e = bn->env[i].p;
   const part *p = &bn->part[i];
+  const bfile *bf = &bn->files[p->file];
   int bad;
 
   bad = crypto_sign_verify_detached(e + p->sig_off, e + p->hdr_off,
@@ -282,7 +361,7 @@ static int raw_check(bench *bn, size_t i)
   bad |= crypto_aead_xchacha20poly1305_ietf_decrypt(bn->pt, NULL, NULL, e + p->ct_off,
                                                     p->ct_len, e + p->hdr_off, p->hdr_len,
                                                     e + p->nonce_off,
-                                                    bn->files[p->file].key) != 0;
+                                                    p->control ? bf->ctl_key : bf->key) != 0;
   crypto_generichash(bn->raw_id[i].b, CRDT_ID_LEN, e, bn->env[i].len, NULL, 0);
   return bad;
 }
@@ -433,7 +512,7 @@ static int our_pass(bench *bn, const char *dir, unsigned threads, double *t,
     goto out;
   }
   for (size_t f = 0; f < bn->nfiles && rc == 0; f++)
-    if ((rc = node_file_track(s, bn->files[f].id, bn->files[f].epoch, bn->files[f].key)))
+    if ((rc = node_file_track(s, bn->files[f].id, bn->files[f].epoch, bn->files[f].secret)))
       fail("node_file_track", f, rc);
   if (rc == 0 && (rc = our_loop(bn, s, t)) == 0 &&
       (rc = node_store_counts(s, &ops, &buffered)) == 0 && (ops != bn->n || buffered))
@@ -450,7 +529,7 @@ out:
 static int materialise(bench *bn, const char *dir, double *open_t, double *mat_t)
 {
   node_store *s = NULL;
-  size_t nops = 0, nunknown = 0;
+  size_t nops = 0, nunknown = 0, nhidden = 0;
   double t0 = bench_now_s();
   int rc = open_store(dir, 0, 0, &s);
 
@@ -466,12 +545,13 @@ static int materialise(bench *bn, const char *dir, double *open_t, double *mat_t
     }
     nops += cf->nops;
     nunknown += cf->nunknown;
+    nhidden += cf->nhidden;
   }
   *mat_t = bench_now_s() - t0;
   node_store_close(s);
-  if (rc == 0 && (nops != bn->n || nunknown != 0)) {
-    fprintf(stderr, "ingest_bench: materialised %zu ops, %zu unreadable, of %zu\n", nops,
-            nunknown, bn->n);
+  if (rc == 0 && (nops != bn->n || nunknown != 0 || nhidden != 0)) {
+    fprintf(stderr, "ingest_bench: materialised %zu ops, %zu unreadable, %zu hidden, of %zu\n",
+            nops, nunknown, nhidden, bn->n);
     rc = 1;
   }
   return rc != 0;
@@ -561,7 +641,9 @@ static int bench_alloc(bench *bn)
   size_t n = bn->n;
   const char *tmp = getenv("TMPDIR");
 
-  bn->nfiles = n < BENCH_FILES ? n : BENCH_FILES;
+  bn->nfiles = n / 2 < BENCH_FILES ? n / 2 : BENCH_FILES; /* a genesis and a create each */
+  if (bn->nfiles == 0)
+    bn->nfiles = 1;
   bn->files = calloc(bn->nfiles, sizeof(*bn->files));
   bn->off = calloc(n, sizeof(*bn->off));
   bn->env = calloc(n, sizeof(*bn->env));
@@ -590,6 +672,9 @@ static void bench_free(bench *bn)
   }
   if (bn->files)
     sodium_memzero(bn->files, bn->nfiles * sizeof(*bn->files));
+  free(bn->org_cert);
+  for (unsigned k = 0; k < BENCH_DEVICES; k++)
+    free(bn->dev_cert[k]);
   free(bn->files);
   free(bn->pool);
   free(bn->off);

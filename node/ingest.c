@@ -19,6 +19,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "crdt/access.h"
 #include "crdt/err.h"
 
 #define PARALLEL_MIN 64 /* below this, threads cost more than they save */
@@ -91,8 +92,8 @@ typedef struct {
   MDB_cursor *seq;  /* reused by every equivocation check of the batch */
   int no_waiters;   /* the waiting table is empty: nothing to release or clear */
   struct {
-    uint8_t file[CRDT_FILE_LEN], epoch[CRDT_EPOCH_LEN];
-  } scope[8];       /* (file, epoch) pairs already found in scope */
+    uint8_t file[CRDT_FILE_LEN];
+  } scope[8];       /* files already found in scope */
   unsigned nscope;
 } batch;
 
@@ -281,6 +282,9 @@ static int store_op(batch *x, const crdt_op *op)
   if ((rc = put(x->t, s->db[DB_HEADS], h, sizeof(h), "", 0)) != 0 ||
       (rc = clear_missing(x, &op->id)) != 0 || (rc = check_equivocation(x, op)) != 0)
     return rc;
+  if (s->has_org && memcmp(op->h.epoch, s->box_tag, CRDT_EPOCH_LEN) == 0 &&
+      (rc = node__keybox_take(s, x->t, op)) != 0)
+    return rc;
   return bucket_add(x, op);
 }
 
@@ -466,25 +470,20 @@ static int store_and_release(batch *x, const crdt_op *op)
 
 /* ---- the batch ------------------------------------------------------------------ */
 
-/* The file must be one we hold or carry, and the epoch one we know of. */
+/* The file must be one we hold or carry. Any epoch is stored: whether an
+ * op counts, and whether we can read it, is the access rules' business
+ * (crdt/access.h), decided when the file is materialised. */
 static int check_scope(batch *x, const crdt_op *op)
 {
-  uint8_t k[CRDT_FILE_LEN + CRDT_EPOCH_LEN];
   filerec r;
   int rc;
 
   for (unsigned i = 0; i < x->nscope && i < 8; i++) /* the last 8 seen */
-    if (memcmp(x->scope[i].file, op->h.file, CRDT_FILE_LEN) == 0 &&
-        memcmp(x->scope[i].epoch, op->h.epoch, CRDT_EPOCH_LEN) == 0)
+    if (memcmp(x->scope[i].file, op->h.file, CRDT_FILE_LEN) == 0)
       return BT_OK;
   if ((rc = node__filerec_get(x->s, x->t, op->h.file, &r)) != 0)
     return rc;
-  memcpy(k, op->h.file, CRDT_FILE_LEN);
-  memcpy(k + CRDT_FILE_LEN, op->h.epoch, CRDT_EPOCH_LEN);
-  if ((rc = has(x->t, x->s->db[DB_EPOCHS], k, sizeof(k))) != 1)
-    return rc == 0 ? BT_EEPOCH : rc;
   memcpy(x->scope[x->nscope % 8].file, op->h.file, CRDT_FILE_LEN);
-  memcpy(x->scope[x->nscope % 8].epoch, op->h.epoch, CRDT_EPOCH_LEN);
   x->nscope++;
   return BT_OK;
 }
@@ -495,7 +494,7 @@ static int ingest_one(batch *x, const crdt_op *op, node_ingest_result *r)
 
   r->id = op->id;
   if ((rc = check_scope(x, op)) != 0) {
-    if (rc != BT_ENOFILE && rc != BT_EEPOCH)
+    if (rc != BT_ENOFILE)
       return rc;
     r->status = NODE_REJECTED;
     r->reason = rc;
@@ -850,9 +849,9 @@ static int last_seq(node_store *s, MDB_txn *t, const uint8_t *file, uint64_t *se
 
 /* A new op must come after its parents in HLC order even when their
  * authors' clocks ran ahead of ours: merge their HLCs (decrypted with the
- * current key), or for a parent we cannot read, the end of its hour. */
-static int merge_parent_clocks(node_store *s, MDB_txn *t, const crdt_id *ps, size_t n,
-                               const node_secret *key)
+ * key of their epoch), or for a parent we cannot read, the end of its hour. */
+static int merge_parent_clocks(node_store *s, MDB_txn *t, const uint8_t *file,
+                               const crdt_id *ps, size_t n)
 {
   uint64_t wall = node__now_ms(s);
   int skewed;
@@ -867,16 +866,52 @@ static int merge_parent_clocks(node_store *s, MDB_txn *t, const crdt_id *ps, siz
       return node__err(rc);
     if (crdt_op_decode(v.mv_data, v.mv_size, &op) != 0)
       return BT_ECORRUPT;
-    if (crdt_op_decrypt(op, node_secret_bytes(key), &body) == 0) {
+    node_secret *key = NULL;
+    if ((rc = node__epoch_key(s, t, file, op->h.epoch, &key)) != 0 && rc != BT_EEPOCH) {
+      crdt_op_free(op);
+      return rc;
+    }
+    if (key != NULL && crdt_op_decrypt(op, node_secret_bytes(key), &body) == 0) {
       crdt_hlc_recv(&s->hlc, body->hlc, wall, &skewed);
       crdt_body_free(body);
     } else {
       uint64_t end = ((uint64_t)op->h.hour + 1) * 3600000 - 1;
       crdt_hlc_recv(&s->hlc, crdt_hlc_make(end, 0), wall, &skewed);
     }
+    node_secret_free(key);
     crdt_op_free(op);
   }
   return BT_OK;
+}
+
+/* The header epoch and key an op of b's type is sealed with: content ops
+ * use the file's current epoch, control ops its control id, an epoch op
+ * the control id of the epoch it starts, a keybox the public key of its
+ * recipient's tag (crdt/access.h). */
+static int pick_key(node_store *s, MDB_txn *t, const uint8_t *file, const crdt_body *b,
+                    uint8_t hdr[CRDT_EPOCH_LEN], node_secret **key)
+{
+  filerec r;
+  int rc;
+
+  if ((rc = node__filerec_get(s, t, file, &r)) != 0)
+    return rc;
+  if (b->type == CRDT_OP_KEYBOX) {
+    uint8_t k[CRDT_KEY_LEN];
+    crdt_keybox_tag(b->u.keybox.box.b, hdr);
+    crdt_public_key(file, hdr, k);
+    return node_secret_copy(key, k, sizeof(k));
+  }
+  if (b->type == CRDT_OP_EPOCH || b->type == CRDT_OP_GENESIS)
+    crdt_control_id((const uint8_t *)(b->type == CRDT_OP_EPOCH ? b->u.epoch.epoch.p
+                                                               : b->u.genesis.epoch.p),
+                    hdr);
+  else if (crdt_optype_control(b->type))
+    crdt_control_id(r.epoch, hdr);
+  else
+    memcpy(hdr, r.epoch, CRDT_EPOCH_LEN);
+  rc = node__epoch_key(s, t, file, hdr, key);
+  return rc == BT_ENOTFOUND ? BT_EEPOCH : rc; /* we carry it, we cannot write it */
 }
 
 static int seal_here(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *b,
@@ -886,20 +921,17 @@ static int seal_here(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *
   uint8_t nonce[CRDT_NONCE_LEN], hlc[8];
   crdt_header h = {.version = CRDT_OP_VERSION, .parents = parents};
   node_secret *key;
-  filerec r;
   int rc;
 
-  if ((rc = node__filerec_get(s, t, file, &r)) != 0 ||
-      (rc = read_heads(s, t, file, parents, &h.nparents)) != 0 ||
+  if ((rc = read_heads(s, t, file, parents, &h.nparents)) != 0 ||
       (rc = last_seq(s, t, file, &h.seq)) != 0)
     return rc;
-  if ((rc = node__epoch_key(s, t, file, r.epoch, &key)) != 0)
-    return rc == BT_ENOTFOUND ? BT_EEPOCH : rc; /* we carry it, we cannot write it */
+  if ((rc = pick_key(s, t, file, b, h.epoch, &key)) != 0)
+    return rc;
   h.seq++;
   memcpy(h.file, file, CRDT_FILE_LEN);
   memcpy(h.author, s->device_pk, CRDT_PK_LEN);
-  memcpy(h.epoch, r.epoch, CRDT_EPOCH_LEN);
-  if ((rc = merge_parent_clocks(s, t, parents, h.nparents, key)) != 0) {
+  if ((rc = merge_parent_clocks(s, t, file, parents, h.nparents)) != 0) {
     node_secret_free(key);
     return rc;
   }
@@ -935,12 +967,11 @@ int node__author_txn(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *
 
 int node_author(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_body *b, crdt_id *id)
 {
-  MDB_txn *t;
-  int rc;
-
-  if ((rc = node__txn(s, 0, &t)) != 0)
-    return rc;
-  if ((rc = node__txn_end(t, node__author_txn(s, t, file, b, id))) == 0)
-    node__cache_drop(s, file);
-  return rc;
+  /* Access ops come only from node/share.h, which checks what they need
+   * (certificates, lawful basis, keys); directory ops from node/dir.h. */
+  if (b->type >= CRDT_OP_GENESIS && b->type <= CRDT_OP_KEYBOX)
+    return BT_EINVAL;
+  if (b->type == CRDT_OP_DIR_ORG || b->type == CRDT_OP_DIR_REVOKE || b->type == 0)
+    return BT_EINVAL;
+  return node__author_checked(s, file, b, id);
 }

@@ -20,7 +20,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "crdt/access.h"
 #include "crdt/err.h"
+#include "node/org.h"
 
 static const char *const db_names[DB_COUNT] = {
   "meta", "ops", "fileops", "heads", "seq", "fpb", "files", "epochs", "buffer",
@@ -170,47 +172,66 @@ static int meta_put(node_store *s, MDB_txn *t, const char *key, const void *p, s
 
 /* ---- epoch keys ----------------------------------------------------------- */
 
-static void epoch_label(uint8_t label[11 + CRDT_FILE_LEN + CRDT_EPOCH_LEN],
+static void epoch_label(uint8_t label[12 + CRDT_FILE_LEN + CRDT_EPOCH_LEN], const char *what,
                         const uint8_t *file, const uint8_t *epoch)
 {
-  memcpy(label, "baton/epoch", 11);
-  memcpy(label + 11, file, CRDT_FILE_LEN);
-  memcpy(label + 11 + CRDT_FILE_LEN, epoch, CRDT_EPOCH_LEN);
+  memcpy(label, what, 12); /* "baton/epoch" or "baton/secret", NUL-padded */
+  memcpy(label + 12, file, CRDT_FILE_LEN);
+  memcpy(label + 12 + CRDT_FILE_LEN, epoch, CRDT_EPOCH_LEN);
+}
+
+static int epoch_get(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *epoch,
+                     int secret, node_secret **out)
+{
+  uint8_t k[CRDT_FILE_LEN + CRDT_EPOCH_LEN + 1], label[12 + CRDT_FILE_LEN + CRDT_EPOCH_LEN];
+  MDB_val key = {sizeof(k) - (secret ? 0 : 1), k}, v;
+  int rc;
+
+  memcpy(k, file, CRDT_FILE_LEN);
+  memcpy(k + CRDT_FILE_LEN, epoch, CRDT_EPOCH_LEN);
+  k[sizeof(k) - 1] = 'S';
+  if ((rc = mdb_get(t, s->db[DB_EPOCHS], &key, &v)) != 0)
+    return rc == MDB_NOTFOUND ? BT_EEPOCH : node__err(rc);
+  epoch_label(label, secret ? "baton/secret" : "baton/epoch", file, epoch);
+  rc = node_unwrap(s->dek, label, sizeof(label), v.mv_data, v.mv_size, out);
+  return rc == BT_EPASS || rc == BT_EINVAL ? BT_ECORRUPT : rc;
 }
 
 int node__epoch_key(node_store *s, MDB_txn *t, const uint8_t file[CRDT_FILE_LEN],
                     const uint8_t epoch[CRDT_EPOCH_LEN], node_secret **out)
 {
-  uint8_t k[CRDT_FILE_LEN + CRDT_EPOCH_LEN], label[11 + sizeof(k)];
-  MDB_val key = {sizeof(k), k}, v;
+  return epoch_get(s, t, file, epoch, 0, out);
+}
+
+int node__epoch_secret(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *epoch,
+                       node_secret **out)
+{
+  return epoch_get(s, t, file, epoch, 1, out);
+}
+
+/* Puts a wrapped key unless one is held (keys are fixed per epoch: the
+ * first one kept stays). */
+static int epoch_put(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *epoch,
+                     int secret, const uint8_t *key)
+{
+  uint8_t k[CRDT_FILE_LEN + CRDT_EPOCH_LEN + 1], label[12 + CRDT_FILE_LEN + CRDT_EPOCH_LEN];
+  uint8_t wrapped[CRDT_KEY_LEN + NODE_WRAP_OVERHEAD];
+  MDB_val kv = {sizeof(k) - (secret ? 0 : 1), k}, v = {sizeof(wrapped), wrapped};
   int rc;
 
   memcpy(k, file, CRDT_FILE_LEN);
   memcpy(k + CRDT_FILE_LEN, epoch, CRDT_EPOCH_LEN);
-  if ((rc = mdb_get(t, s->db[DB_EPOCHS], &key, &v)) != 0)
-    return rc == MDB_NOTFOUND ? BT_EEPOCH : node__err(rc);
-  if (v.mv_size == 0)
-    return BT_ENOTFOUND; /* known epoch, no key: we carry, we do not read */
-  epoch_label(label, file, epoch);
-  rc = node_unwrap(s->dek, label, sizeof(label), v.mv_data, v.mv_size, out);
-  return rc == BT_EPASS || rc == BT_EINVAL ? BT_ECORRUPT : rc;
+  k[sizeof(k) - 1] = 'S';
+  epoch_label(label, secret ? "baton/secret" : "baton/epoch", file, epoch);
+  node_wrap(s->dek, label, sizeof(label), key, CRDT_KEY_LEN, wrapped);
+  rc = mdb_put(t, s->db[DB_EPOCHS], &kv, &v, MDB_NOOVERWRITE);
+  return rc == MDB_KEYEXIST ? BT_OK : node__err(rc);
 }
 
-static int epoch_put(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *epoch,
-                     const uint8_t *key)
+int node__key_put(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *hdr_epoch,
+                  const uint8_t *key)
 {
-  uint8_t k[CRDT_FILE_LEN + CRDT_EPOCH_LEN], label[11 + sizeof(k)];
-  uint8_t wrapped[CRDT_KEY_LEN + NODE_WRAP_OVERHEAD];
-  MDB_val kv = {sizeof(k), k}, v = {0, wrapped};
-
-  memcpy(k, file, CRDT_FILE_LEN);
-  memcpy(k + CRDT_FILE_LEN, epoch, CRDT_EPOCH_LEN);
-  if (key) {
-    epoch_label(label, file, epoch);
-    node_wrap(s->dek, label, sizeof(label), key, CRDT_KEY_LEN, wrapped);
-    v.mv_size = sizeof(wrapped);
-  }
-  return node__err(mdb_put(t, s->db[DB_EPOCHS], &kv, &v, 0));
+  return epoch_put(s, t, file, hdr_epoch, 0, key);
 }
 
 /* ---- opening -------------------------------------------------------------- */
@@ -415,7 +436,7 @@ static int load_keys(node_store *s, MDB_txn *t, const node_store_opts *o)
     return BT_ECORRUPT;
   memcpy(s->device_pk, pk.mv_data, CRDT_PK_LEN);
   s->hlc.last = node__get_le64(hlc.mv_data);
-  return BT_OK;
+  return node__org_load(s, t);
 }
 
 /* Decides between a new store, ours, and someone else's LMDB file. */
@@ -535,13 +556,11 @@ void node_store_device(const node_store *s, uint8_t pk[CRDT_PK_LEN])
 
 /* ---- files ------------------------------------------------------------------ */
 
-/* Inside t: records the file if new, and the epoch with its key. A key,
- * once held, is never replaced or dropped (keys are fixed per epoch). */
-static int track_txn(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *epoch,
-                     const uint8_t *key)
+int node__track_txn(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *epoch,
+                    const uint8_t *secret)
 {
-  uint8_t k[CRDT_FILE_LEN + CRDT_EPOCH_LEN];
-  MDB_val kv = {sizeof(k), k}, v;
+  node_secret *keys = NULL;
+  uint8_t ctl[CRDT_EPOCH_LEN];
   filerec r = {0};
   int rc;
 
@@ -550,24 +569,59 @@ static int track_txn(node_store *s, MDB_txn *t, const uint8_t *file, const uint8
     memcpy(r.epoch, epoch, CRDT_EPOCH_LEN);
     rc = node__filerec_put(s, t, file, &r);
   }
-  if (rc != 0)
+  if (rc != 0 || secret == NULL)
     return rc;
-  memcpy(k, file, CRDT_FILE_LEN);
-  memcpy(k + CRDT_FILE_LEN, epoch, CRDT_EPOCH_LEN);
-  rc = mdb_get(t, s->db[DB_EPOCHS], &kv, &v);
-  if (rc == 0 && v.mv_size > 0) {
-    node_secret *held;
-    if (key == NULL)
-      return BT_OK; /* a reader stays a reader */
-    if ((rc = node__epoch_key(s, t, file, epoch, &held)) != 0)
-      return rc;
-    rc = sodium_memcmp(node_secret_bytes(held), key, CRDT_KEY_LEN) == 0 ? BT_OK : BT_EINVAL;
-    node_secret_free(held);
+  if ((rc = node_secret_random(&keys, 2 * CRDT_KEY_LEN)) != 0)
     return rc;
+  uint8_t *content = (uint8_t *)node_secret_bytes(keys), *control = content + CRDT_KEY_LEN;
+  crdt_epoch_keys(secret, content, control);
+  crdt_control_id(epoch, ctl);
+  if ((rc = epoch_put(s, t, file, epoch, 1, secret)) == 0 &&
+      (rc = epoch_put(s, t, file, epoch, 0, content)) == 0)
+    rc = epoch_put(s, t, file, ctl, 0, control);
+  node_secret_free(keys);
+  return rc;
+}
+
+int node__keybox_take(node_store *s, MDB_txn *t, const crdt_op *op)
+{
+  crdt_keyitem *items = NULL;
+  node_secret *box_sk = NULL;
+  crdt_body *b = NULL;
+  uint8_t key[CRDT_KEY_LEN];
+  size_t n = 0;
+  int rc = BT_OK;
+
+  crdt_public_key(op->h.file, op->h.epoch, key);
+  if (crdt_op_decrypt(op, key, &b) != 0 || !b->known || b->type != CRDT_OP_KEYBOX ||
+      crdt_id_cmp(&b->u.keybox.box, &s->box_pk) != 0)
+    goto out; /* not a keybox for us: the rules will say what it is */
+  if ((items = sodium_malloc(CRDT_KEYSET_MAX * sizeof(*items))) == NULL) {
+    rc = BT_ENOMEM;
+    goto out;
   }
-  if (rc != 0 && rc != MDB_NOTFOUND)
-    return node__err(rc);
-  return epoch_put(s, t, file, epoch, key);
+  if ((rc = node__org_box_sk(s, t, &box_sk)) != 0)
+    goto out;
+  if (crdt_keyset_open((const uint8_t *)b->u.keybox.sealed.p, b->u.keybox.sealed.len,
+                       s->box_pk.b, node_secret_bytes(box_sk), items, CRDT_KEYSET_MAX,
+                       &n) != 0)
+    n = 0; /* damaged or forged: nothing to keep */
+  for (size_t i = 0; i < n && rc == BT_OK; i++) {
+    if (items[i].kind == CRDT_KEY_SECRET)
+      rc = node__track_txn(s, t, op->h.file, items[i].epoch, items[i].key);
+    else {
+      uint8_t ctl[CRDT_EPOCH_LEN];
+      crdt_control_id(items[i].epoch, ctl);
+      rc = epoch_put(s, t, op->h.file, ctl, 0, items[i].key);
+    }
+  }
+out:
+  if (items)
+    sodium_free(items); /* sodium_free wipes */
+  node_secret_free(box_sk);
+  crdt_body_free(b);
+  sodium_memzero(key, sizeof(key));
+  return rc;
 }
 
 int node_file_track(node_store *s, const uint8_t file[CRDT_FILE_LEN],
@@ -578,7 +632,7 @@ int node_file_track(node_store *s, const uint8_t file[CRDT_FILE_LEN],
 
   if ((rc = node__txn(s, 0, &t)) != 0)
     return rc;
-  if ((rc = node__txn_end(t, track_txn(s, t, file, epoch, key))) == 0)
+  if ((rc = node__txn_end(t, node__track_txn(s, t, file, epoch, key))) == 0)
     node__cache_drop(s, file); /* a key may have made ops readable */
   return rc;
 }
@@ -606,31 +660,69 @@ int node_file_key(node_store *s, const uint8_t file[CRDT_FILE_LEN],
 
   if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
     return rc;
-  rc = node__epoch_key(s, t, file, epoch, out);
+  if ((rc = node__filerec_get(s, t, file, &(filerec){0})) == 0)
+    rc = node__epoch_secret(s, t, file, epoch, out);
   mdb_txn_abort(t);
-  return rc == BT_EEPOCH ? BT_ENOFILE : rc;
+  return rc == BT_EEPOCH ? BT_ENOTFOUND : rc;
+}
+
+/* The first epoch's secret boxed to this node's own org, so its other
+ * devices (a DSL's laptop) read the file too. */
+static int own_keybox(node_store *s, MDB_txn *t, const uint8_t *file, const node_org *o,
+                      const uint8_t *epoch, const node_secret *secret, bt_str user)
+{
+  crdt_body kb = {.type = CRDT_OP_KEYBOX, .known = 1, .user = user};
+  crdt_keyitem *item = sodium_malloc(sizeof(*item));
+  uint8_t *sealed = NULL;
+  size_t len = 0;
+  int rc;
+
+  if (item == NULL)
+    return BT_ENOMEM;
+  item->kind = CRDT_KEY_SECRET;
+  memcpy(item->epoch, epoch, CRDT_EPOCH_LEN);
+  memcpy(item->key, node_secret_bytes(secret), CRDT_KEY_LEN);
+  rc = crdt_keyset_seal(item, 1, o->box_pk.b, &sealed, &len);
+  sodium_free(item);
+  if (rc != 0)
+    return rc;
+  kb.u.keybox = (crdt_keybox){o->sign_pk, o->box_pk, {(const char *)sealed, len}};
+  rc = node__author_txn(s, t, file, &kb, NULL);
+  free(sealed);
+  return rc;
 }
 
 int node_file_create(node_store *s, crdt_body *b, uint8_t file[CRDT_FILE_LEN], crdt_id *op)
 {
-  uint8_t f[CRDT_FILE_LEN], epoch[CRDT_EPOCH_LEN];
-  node_secret *key;
+  uint8_t f[CRDT_FILE_LEN], salt[16], epoch[CRDT_EPOCH_LEN];
+  crdt_body g = {.type = CRDT_OP_GENESIS, .known = 1, .user = b->user};
+  node_secret *secret = NULL;
+  node_org o;
   MDB_txn *t;
   int rc;
 
   if (b->type != CRDT_OP_FILE_CREATE)
     return BT_EINVAL;
-  randombytes_buf(f, sizeof(f));
+  if ((rc = node_org_get(s, &o)) != 0)
+    return rc; /* BT_ENOTFOUND: no org yet */
+  randombytes_buf(salt, sizeof(salt));
   randombytes_buf(epoch, sizeof(epoch));
-  if ((rc = node_secret_random(&key, CRDT_KEY_LEN)) != 0)
-    return rc;
-  if ((rc = node__txn(s, 0, &t)) == 0) {
-    /* The file, its key and its first op commit together or not at all. */
-    if ((rc = track_txn(s, t, f, epoch, node_secret_bytes(key))) == 0)
+  crdt_file_id(s->device_pk, salt, f);
+  g.u.genesis = (crdt_genesis){{(const char *)o.device_cert, o.device_cert_len},
+                               {(const char *)o.org_cert, o.org_cert_len},
+                               {(const char *)salt, sizeof(salt)},
+                               {(const char *)epoch, sizeof(epoch)}};
+  if ((rc = node_secret_random(&secret, CRDT_KEY_LEN)) == 0 &&
+      (rc = node__txn(s, 0, &t)) == 0) {
+    /* The file, its keys, its genesis and first op commit together. */
+    if ((rc = node__track_txn(s, t, f, epoch, node_secret_bytes(secret))) == 0 &&
+        (rc = node__author_txn(s, t, f, &g, NULL)) == 0 &&
+        (rc = own_keybox(s, t, f, &o, epoch, secret, b->user)) == 0)
       rc = node__author_txn(s, t, f, b, op);
     rc = node__txn_end(t, rc);
   }
-  node_secret_free(key);
+  node_secret_free(secret);
+  node_org_clear(&o);
   if (rc == 0)
     memcpy(file, f, CRDT_FILE_LEN);
   return rc;

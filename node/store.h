@@ -81,8 +81,13 @@ int node_file_key(node_store *s, const uint8_t file[CRDT_FILE_LEN],
                   const uint8_t epoch[CRDT_EPOCH_LEN], node_secret **out);
 
 /* Authors b in file: author = this device, seq = its next, parents = the
- * file's heads, hlc = now, epoch = the file's current one; sealed, then
- * stored through the same ingest path as received ops. */
+ * file's heads, hlc = now, epoch = the current one by the access rules
+ * (crdt/access.h); sealed, then stored through the same ingest path as
+ * received ops, in one transaction with what the rules need first (a
+ * member op for a device new to the file, a merge of concurrent epochs,
+ * revokes of expired grants). BT_EDENIED when this org may not write the
+ * file, BT_EEPOCH when this node holds no key for it, BT_EINVAL for the
+ * access and directory types (node/share.h and node/dir.h author those). */
 int node_author(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_body *b, crdt_id *id);
 
 /* ---- ingest --------------------------------------------------------------- */
@@ -131,6 +136,11 @@ int node_heads(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_id *out, s
 /* Parent ids that buffered ops of the file wait for and nobody supplied. */
 int node_missing(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_id *out, size_t max,
                  size_t *n);
+
+/* Ids of a file's stored ops in (hour, id) order: up to max written, the
+ * total in *n. */
+int node_file_ops(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_id *out, size_t max,
+                  size_t *n);
 
 /* A stored op by id (not buffered ones). The caller frees *out. */
 int node_op_get(node_store *s, const crdt_id *id, crdt_op **out);

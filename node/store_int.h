@@ -41,7 +41,33 @@ struct node_store {
   void *clock_ctx;
   cached *cache;         /* list of materialised files */
   node_kdf_level kdf;    /* strength for new passphrase hashes (staff users) */
+  int has_org;           /* the node belongs to an org (org.h) */
+  crdt_id org_pk, box_pk;
+  uint8_t box_tag[CRDT_EPOCH_LEN]; /* keyboxes for this org carry it */
 };
+
+/* node_author's body: the access checks and what they need first, then
+ * the op, in one transaction (share.c). */
+int node__author_checked(node_store *s, const uint8_t *file, crdt_body *b, crdt_id *id);
+/* The org box secret key, inside t (org.c). BT_ENOTFOUND. */
+int node__org_box_sk(node_store *s, MDB_txn *t, node_secret **out);
+/* Loads has_org, org_pk, box_pk and box_tag from the keyring (org.c). */
+int node__org_load(node_store *s, MDB_txn *t);
+/* A stored keybox op for this org: unseals it and keeps the keys it holds
+ * (store.c). Not ours, damaged or forged: ignored (the op stays, the rules
+ * judge it). Only storage errors are returned. */
+int node__keybox_take(node_store *s, MDB_txn *t, const crdt_op *op);
+/* Keeps an epoch's secret and both keys derived from it; a NULL secret
+ * makes the file known without keys (a relay). Keys once held are never
+ * replaced. */
+int node__track_txn(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *epoch,
+                    const uint8_t *secret);
+/* Keeps one key for a header epoch (content or control id). */
+int node__key_put(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *hdr_epoch,
+                  const uint8_t *key);
+/* The secret of an epoch: BT_EEPOCH if not held. */
+int node__epoch_secret(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *epoch,
+                       node_secret **out);
 
 int node__err(int mdb_rc);  /* LMDB code -> bt_err */
 /* mdb_txn_begin that adopts a map grown by another process. bt_err. */
@@ -69,6 +95,9 @@ void node__sum_add(uint8_t sum[32], const crdt_id *id);
 /* Drops the cached materialisation of a file (all files when file NULL). */
 void node__cache_drop(node_store *s, const uint8_t *file);
 void node__cache_free(node_store *s);
+/* 1 if the cached materialisation of file is of the op set t sees, 0 if
+ * not (another process wrote since, or not cached), or an error. */
+int node__cache_current(node_store *s, MDB_txn *t, const uint8_t *file);
 
 /* Stores already-verified ops inside t, as node_ingest's second phase. */
 int node__ingest_txn(node_store *s, MDB_txn *t, crdt_op **ops, size_t n,

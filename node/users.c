@@ -209,7 +209,15 @@ int node_user_passwd(node_store *s, const char *name, const char *pass, size_t l
 
 node_action node_action_for(uint32_t optype)
 {
-  return optype == CRDT_OP_CONCERN ? NODE_DO_LOG_CONCERN : NODE_DO_WRITE_FILE;
+  switch (optype) {
+  case CRDT_OP_CONCERN:
+    return NODE_DO_LOG_CONCERN;
+  case CRDT_OP_GRANT: case CRDT_OP_REVOKE: case CRDT_OP_EPOCH: case CRDT_OP_KEYBOX:
+  case CRDT_OP_DECISION:
+    return NODE_DO_SHARE;
+  default:
+    return NODE_DO_WRITE_FILE;
+  }
 }
 
 int node_author_as(node_store *s, const char *user, node_role role,
@@ -236,10 +244,12 @@ int node_casefile_as(node_store *s, const char *user, node_role role,
   const crdt_casefile *cf;
   int whole = node_may(role, NODE_DO_READ_FILE);
   bt_str me = bt_strz(user);
+  uint8_t dev[CRDT_PK_LEN];
   int rc;
 
   if (!whole && !node_may(role, NODE_DO_READ_OWN))
     return BT_EDENIED;
+  node_store_device(s, dev);
   if ((rc = node_casefile(s, file, &cf)) != 0)
     return rc;
   memset(out, 0, sizeof(*out));
@@ -247,7 +257,9 @@ int node_casefile_as(node_store *s, const char *user, node_role role,
     return BT_ENOMEM;
   for (size_t i = 0; i < cf->nentries; i++) {
     const crdt_cf_entry *e = &cf->entries[i];
-    if (whole || (e->body->type == CRDT_OP_CONCERN && bt_str_eq(e->body->user, me)))
+    /* Own = logged by this user on this node (names are per node). */
+    if (whole || (e->body->type == CRDT_OP_CONCERN && bt_str_eq(e->body->user, me) &&
+                  memcmp(e->op->h.author, dev, CRDT_PK_LEN) == 0))
       out->entries[out->nentries++] = e;
   }
   out->file = whole ? cf : NULL;

@@ -53,7 +53,8 @@ int node_user_login(node_store *s, const char *name, const char *pass, size_t le
 /* Sets a new passphrase (and clears a lockout). BT_ENOTFOUND. */
 int node_user_passwd(node_store *s, const char *name, const char *pass, size_t len);
 
-/* The action an op body needs: a record of concern is NODE_DO_LOG_CONCERN,
+/* The action an op body needs: a record of concern is NODE_DO_LOG_CONCERN;
+ * grants, revokes, epochs, keyboxes and sharing decisions NODE_DO_SHARE;
  * every other case-file op NODE_DO_WRITE_FILE. */
 node_action node_action_for(uint32_t optype);
 
@@ -80,5 +81,24 @@ typedef struct {
 int node_casefile_as(node_store *s, const char *user, node_role role,
                      const uint8_t file[CRDT_FILE_LEN], node_view *out);
 void node_view_free(node_view *v);
+
+/* Counts for heads and governors (and DSLs): numbers only, no names, no
+ * text. Over every case file this node can read. */
+#define NODE_COUNT_MONTHS 24
+typedef struct {
+  size_t files;                   /* case files readable here */
+  size_t open, closed;            /* by front-sheet status (open if unset) */
+  size_t by_plan[6];              /* [0] not recorded, then none, eh, cin, cp, lac */
+  size_t concerns;                /* records of concern, all time */
+  struct {
+    uint32_t yyyymm;
+    size_t concerns;              /* by incident (else written) date */
+  } months[NODE_COUNT_MONTHS];    /* the 24 months up to now, oldest first */
+  size_t conflicts;               /* files with a front-sheet conflict */
+  size_t shared;                  /* files with a live grant to another org */
+} node_counts;
+
+/* BT_EDENIED unless the role may read counts. */
+int node_counts_as(node_store *s, node_role role, uint64_t now_ms, node_counts *out);
 
 #endif

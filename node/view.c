@@ -189,43 +189,70 @@ typedef struct {
   struct {
     uint8_t epoch[CRDT_EPOCH_LEN];
     node_secret *key; /* NULL: an epoch we cannot read */
-  } k[8];
+  } k[16];
   size_t nk;
   int err; /* a storage error met while opening: fails the build */
 } opener;
 
-/* Opens a body with the key of its epoch; keys are unwrapped once per
- * build. Without the key the op is listed as unreadable, not dropped. */
-static int open_body(void *ctx, const crdt_op *op, crdt_body **out)
+/* The key for a header epoch; keys are unwrapped once per build. Without
+ * it the op is unreadable here (listed, not dropped). */
+static int lookup_key(void *ctx, const uint8_t epoch[CRDT_EPOCH_LEN], uint8_t out[CRDT_KEY_LEN])
 {
   opener *o = ctx;
   node_secret *key = NULL;
   int rc, kept = 0;
 
   for (size_t i = 0; i < o->nk; i++)
-    if (memcmp(o->k[i].epoch, op->h.epoch, CRDT_EPOCH_LEN) == 0)
-      return o->k[i].key ? crdt_op_decrypt(op, node_secret_bytes(o->k[i].key), out)
-                         : BT_EEPOCH;
-  rc = node__epoch_key(o->s, o->t, o->file, op->h.epoch, &key);
-  if (rc != 0 && rc != BT_EEPOCH && rc != BT_ENOTFOUND) {
-    /* Not "unreadable": the store failed. crdt_casefile_build stops only
-     * for BT_ENOMEM; build() reports the real reason from o->err. */
-    o->err = rc;
-    return BT_ENOMEM;
+    if (memcmp(o->k[i].epoch, epoch, CRDT_EPOCH_LEN) == 0) {
+      if (o->k[i].key == NULL)
+        return BT_ENOTFOUND;
+      memcpy(out, node_secret_bytes(o->k[i].key), CRDT_KEY_LEN);
+      return BT_OK;
+    }
+  rc = node__epoch_key(o->s, o->t, o->file, epoch, &key);
+  if (rc != 0 && rc != BT_EEPOCH) {
+    o->err = rc; /* the store failed: build() reports it */
+    return BT_ENOTFOUND;
   }
   if (rc != 0)
     key = NULL;
   if (o->nk < sizeof(o->k) / sizeof(o->k[0])) {
-    memcpy(o->k[o->nk].epoch, op->h.epoch, CRDT_EPOCH_LEN);
+    memcpy(o->k[o->nk].epoch, epoch, CRDT_EPOCH_LEN);
     o->k[o->nk++].key = key;
     kept = 1;
   }
   if (key == NULL)
-    return BT_EEPOCH;
-  rc = crdt_op_decrypt(op, node_secret_bytes(key), out);
+    return BT_ENOTFOUND;
+  memcpy(out, node_secret_bytes(key), CRDT_KEY_LEN);
   if (!kept)
     node_secret_free(key);
-  return rc;
+  return BT_OK;
+}
+
+int node_file_ops(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_id *out, size_t max,
+                  size_t *n)
+{
+  MDB_val key = {CRDT_FILE_LEN, (void *)file}, v;
+  MDB_cursor *c;
+  MDB_txn *t;
+  int rc;
+
+  *n = 0;
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  if ((rc = mdb_cursor_open(t, s->db[DB_FILEOPS], &c)) == 0) {
+    rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size == CRDT_FILE_LEN + 4 + CRDT_ID_LEN &&
+           memcmp(key.mv_data, file, CRDT_FILE_LEN) == 0) {
+      if (*n < max)
+        memcpy(out[*n].b, (uint8_t *)key.mv_data + CRDT_FILE_LEN + 4, CRDT_ID_LEN);
+      (*n)++;
+      rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+  }
+  mdb_txn_abort(t);
+  return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
 }
 
 static int load_dag(node_store *s, MDB_txn *t, const uint8_t *file, crdt_dag *d)
@@ -276,7 +303,7 @@ static int build(node_store *s, const uint8_t *file, cached *x)
     return rc;
   if ((rc = node__filerec_get(s, o.t, file, &r)) == 0 &&
       (x->rec = r, rc = load_dag(s, o.t, file, x->dag)) == 0)
-    rc = crdt_casefile_build(x->dag, open_body, &o, &x->cf);
+    rc = crdt_casefile_build_access(x->dag, file, lookup_key, &o, &x->cf);
   if (o.err != 0)
     rc = o.err;
   for (size_t i = 0; i < o.nk; i++)
@@ -373,6 +400,19 @@ void node__cache_drop(node_store *s, const uint8_t *file)
       pp = &x->next;
     }
   }
+}
+
+int node__cache_current(node_store *s, MDB_txn *t, const uint8_t *file)
+{
+  filerec r;
+  int rc;
+
+  if ((rc = node__filerec_get(s, t, file, &r)) != 0)
+    return rc;
+  for (cached *x = s->cache; x; x = x->next)
+    if (memcmp(x->file, file, CRDT_FILE_LEN) == 0)
+      return r.count == x->rec.count && memcmp(r.sum, x->rec.sum, 32) == 0;
+  return 0;
 }
 
 void node__cache_free(node_store *s)

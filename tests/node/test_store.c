@@ -10,11 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crdt/access.h"
 #include "crdt/err.h"
 #include "crdt/gen.h"
+#include "node/org.h"
 #include "node/store.h"
 
 #include <lmdb.h>
+#include <sodium.h>
 
 static char dir[64];
 static uint64_t fake_now = 1767225600000ull; /* 2026-01-01 */
@@ -48,7 +51,17 @@ static node_store_opts opts(const char *d, const char *pass)
   return o;
 }
 
-static node_store *open_store(const char *d, const char *pass)
+/* Files belong to an org (node/org.h): every test store gets one. */
+static void ensure_org(node_store *s)
+{
+  node_org_info oi = {CRDT_ORG_SCHOOL, "Test School", NULL, NULL};
+  int rc = node_org_create(s, &oi);
+
+  cr_assert(rc == BT_OK || rc == BT_EDUP, "org: %s", bt_strerror(rc));
+}
+
+/* A store without an org of its own (to be enrolled with same_org). */
+static node_store *open_bare(const char *d, const char *pass)
 {
   node_store_opts o = opts(d, pass);
   node_store *s;
@@ -57,6 +70,46 @@ static node_store *open_store(const char *d, const char *pass)
   cr_assert_eq(rc, BT_OK, "open %s: %s", d, bt_strerror(rc));
   return s;
 }
+
+static node_store *open_store(const char *d, const char *pass)
+{
+  node_store *s = open_bare(d, pass);
+
+  ensure_org(s);
+  return s;
+}
+
+/* Enrols b (a store with no org yet) as another device of a's org, as the
+ * enrolment protocol would: a certifies b's device key and hands over the
+ * org keys and certificate. Two devices of one org may both write its
+ * files; a device of another org may not (without a grant). */
+static void same_org(node_store *a, node_store *b)
+{
+  node_secret *sign, *box;
+  uint8_t dev[CRDT_PK_LEN], *cert;
+  size_t len;
+  node_org o;
+
+  node_store_device(b, dev);
+  cr_assert_eq(node_org_sign_sk(a, &sign), BT_OK);
+  cr_assert_eq(node_org_box_sk(a, &box), BT_OK);
+  cr_assert_eq(node_org_certify_device(a, dev, "second device", fake_now, &cert, &len), BT_OK);
+  cr_assert_eq(node_org_get(a, &o), BT_OK);
+  cr_assert_eq(node_org_adopt(b, node_secret_bytes(sign), node_secret_bytes(box), o.org_cert,
+                              o.org_cert_len, cert, len),
+               BT_OK);
+  free(cert);
+  node_org_clear(&o);
+  node_secret_free(sign);
+  node_secret_free(box);
+}
+
+/* node_file_create authors CREATE_OPS ops: the genesis (binding the file to
+ * this store's org and starting epoch 1), a keybox sealing epoch 1's secret
+ * to the org (for its other devices), then the file-create op. The keybox
+ * is a public envelope: anyone holding the op opens it, keys or not. */
+#define CREATE_OPS 3
+#define CREATE_PUBLIC_OPS 1
 
 static void create_body(gen_rng *r, gen_arena *a, crdt_body *b)
 {
@@ -139,7 +192,7 @@ Test(node_store, reopening_returns_the_same_ops_heads_and_digest)
   cr_assert_eq(node_heads(s, file, h1, 8, &n1), BT_OK);
   cr_assert_eq(n1, 1, "one author in sequence: one head");
   cr_assert_eq(node_store_counts(s, &ops1, &buf), BT_OK);
-  cr_assert_eq(ops1, 31);
+  cr_assert_eq(ops1, CREATE_OPS + 30, "the file's first ops and 30 entries");
   node_store_close(s);
   s = open_store(dir, "correct horse");
   cr_assert_eq(node_heads(s, file, h2, 8, &n2), BT_OK);
@@ -151,13 +204,43 @@ Test(node_store, reopening_returns_the_same_ops_heads_and_digest)
   cr_assert_eq(memcmp(d1, d2, 32), 0);
   const crdt_casefile *cf;
   cr_assert_eq(node_casefile(s, file, &cf), BT_OK);
-  cr_assert_eq(cf->nops, 31);
+  cr_assert_eq(cf->nops, CREATE_OPS + 30, "the genesis and keybox count as applied ops");
   cr_assert_eq(cf->nunknown, 0, "every op readable with the file key");
+  cr_assert_eq(cf->nhidden, 0, "every op by the creating device counts");
   node_store_close(s);
   gen_arena_free(a);
 }
 
-/* The store's materialisation equals the pure crdt one over the same ops. */
+/* The keys of one epoch, by header epoch id: the content key under the
+ * epoch id, the control key under its control id (crdt/access.h). */
+typedef struct {
+  uint8_t epoch[2][CRDT_EPOCH_LEN];
+  uint8_t key[2][CRDT_KEY_LEN];
+} epoch_keys;
+
+static void epoch_keys_of(const uint8_t *epoch, const node_secret *secret, epoch_keys *k)
+{
+  memcpy(k->epoch[0], epoch, CRDT_EPOCH_LEN);
+  crdt_control_id(epoch, k->epoch[1]);
+  crdt_epoch_keys(node_secret_bytes(secret), k->key[0], k->key[1]);
+}
+
+static int epoch_keys_lookup(void *ctx, const uint8_t epoch[CRDT_EPOCH_LEN],
+                             uint8_t key[CRDT_KEY_LEN])
+{
+  const epoch_keys *k = ctx;
+
+  for (int i = 0; i < 2; i++)
+    if (memcmp(k->epoch[i], epoch, CRDT_EPOCH_LEN) == 0) {
+      memcpy(key, k->key[i], CRDT_KEY_LEN);
+      return BT_OK;
+    }
+  return BT_ENOTFOUND;
+}
+
+/* The store's materialisation equals the pure crdt one (with the access
+ * rules) over the same ops, with the keys derived from the epoch secret
+ * node_file_key hands out. */
 Test(node_store, materialisation_equals_the_pure_core)
 {
   gen_rng r;
@@ -165,7 +248,8 @@ Test(node_store, materialisation_equals_the_pure_core)
   uint8_t file[16], d1[32], d2[32], epoch[16];
   node_store *s = open_store(dir, "pw");
   crdt_casefile *pure;
-  node_secret *key;
+  node_secret *secret;
+  epoch_keys keys;
   crdt_dag *d;
   uint8_t hk[16] = {0};
 
@@ -173,7 +257,8 @@ Test(node_store, materialisation_equals_the_pure_core)
   make_file(s, &r, a, 25, file);
   digest(s, file, d1);
   cr_assert_eq(node_file_epoch(s, file, epoch), BT_OK);
-  cr_assert_eq(node_file_key(s, file, epoch, &key), BT_OK);
+  cr_assert_eq(node_file_key(s, file, epoch, &secret), BT_OK);
+  epoch_keys_of(epoch, secret, &keys);
   cr_assert_eq(crdt_dag_new(&d, hk), BT_OK);
   size_t n;
   crdt_op **ops = export_ops(s, file, &n);
@@ -182,14 +267,17 @@ Test(node_store, materialisation_equals_the_pure_core)
     cr_assert_eq(crdt_dag_add(d, ops[i], &st), BT_OK);
   }
   free(ops);
-  cr_assert_eq(crdt_dag_applied(d), 26);
-  cr_assert_eq(crdt_casefile_build(d, crdt_cf_open_key, (void *)node_secret_bytes(key), &pure),
-               BT_OK);
+  cr_assert_eq(crdt_dag_applied(d), CREATE_OPS + 25, "the file's first ops and 25 entries");
+  cr_assert_eq(crdt_casefile_build_access(d, file, epoch_keys_lookup, &keys, &pure), BT_OK);
+  cr_assert_eq(pure->nops, CREATE_OPS + 25);
+  cr_assert_eq(pure->nunknown, 0, "the derived keys open every op");
+  cr_assert_eq(pure->nhidden, 0, "every op passes the access rules");
   cr_assert_eq(crdt_casefile_digest(pure, d2), BT_OK);
   cr_assert_eq(memcmp(d1, d2, 32), 0);
   crdt_casefile_free(pure);
   crdt_dag_free(d);
-  node_secret_free(key);
+  sodium_memzero(&keys, sizeof(keys));
+  node_secret_free(secret);
   node_store_close(s);
   gen_arena_free(a);
 }
@@ -236,7 +324,7 @@ Test(node_store, children_first_delivery_is_buffered_then_released)
   make_file(s, &r, a, 40, file);
   share(s, t, file, 1);
   crdt_op **o = export_ops(s, file, &n);
-  cr_assert_eq(n, 41);
+  cr_assert_eq(n, CREATE_OPS + 40, "the file's first ops (the genesis is the root), 40 entries");
   /* Newest first, one op per batch: each waits for its parent. */
   for (size_t i = n; i-- > 1;) {
     bt_bytes e = env_of(o[i]);
@@ -249,14 +337,14 @@ Test(node_store, children_first_delivery_is_buffered_then_released)
   }
   cr_assert_eq(node_store_counts(t, &ops, &buf), BT_OK);
   cr_assert_eq(ops, 0);
-  cr_assert_eq(buf, 40);
+  cr_assert_eq(buf, n - 1);
   /* The root releases everything, in the same transaction. */
   bt_bytes e = env_of(o[0]);
   cr_assert_eq(node_ingest(t, &e, 1, res, &st), BT_OK);
   cr_assert_eq(res[0].status, NODE_STORED);
-  cr_assert_eq(st.released, 40);
+  cr_assert_eq(st.released, n - 1);
   cr_assert_eq(node_store_counts(t, &ops, &buf), BT_OK);
-  cr_assert_eq(ops, 41);
+  cr_assert_eq(ops, n);
   cr_assert_eq(buf, 0);
   cr_assert_eq(node_missing(t, file, miss, 4, &nm), BT_OK);
   cr_assert_eq(nm, 0);
@@ -283,7 +371,7 @@ Test(node_store, bad_ops_are_rejected_with_a_reason_and_change_nothing)
   gen_arena *a = gen_arena_new();
   uint8_t file[16], other[16], d1[32], d2[32];
   node_store *s, *t;
-  node_ingest_result res[4];
+  node_ingest_result res[8];
   node_ingest_stats st;
   size_t n, ops, buf;
 
@@ -295,9 +383,10 @@ Test(node_store, bad_ops_are_rejected_with_a_reason_and_change_nothing)
   make_file(s, &r, a, 1, other); /* t never hears of this one */
   share(s, t, file, 1);
   crdt_op **o = export_ops(s, file, &n), **p;
+  cr_assert_leq(n, 8, "the arrays below hold every op");
   size_t np;
   p = export_ops(s, other, &np);
-  bt_bytes e[4];
+  bt_bytes e[8];
   uint8_t *forged = malloc(o[0]->env_len);
   memcpy(forged, o[0]->env, o[0]->env_len);
   forged[o[0]->env_len - 5] ^= 0x40; /* inside the signature */
@@ -395,6 +484,7 @@ Test(node_store, a_relay_stores_what_it_cannot_read)
   make_file(s, &r, a, 12, file);
   share(s, relay, file, 0);
   crdt_op **o = export_ops(s, file, &n);
+  cr_assert_leq(n, 32, "the arrays below hold every op");
   bt_bytes e[32];
   for (size_t i = 0; i < n; i++)
     e[i] = env_of(o[n - 1 - i]);
@@ -404,7 +494,8 @@ Test(node_store, a_relay_stores_what_it_cannot_read)
   const crdt_casefile *cf;
   cr_assert_eq(node_casefile(relay, file, &cf), BT_OK);
   cr_assert_eq(cf->nops, n);
-  cr_assert_eq(cf->nunknown, n, "no key: nothing readable, nothing dropped");
+  cr_assert_eq(cf->nunknown, n - CREATE_PUBLIC_OPS,
+               "no key: nothing readable but public envelopes, nothing dropped");
   cr_assert_eq(cf->nentries, 0);
   crdt_body b;
   crdt_id id;
@@ -422,6 +513,62 @@ Test(node_store, a_relay_stores_what_it_cannot_read)
   free_ops(o, n);
   node_store_close(s);
   node_store_close(relay);
+  gen_arena_free(a);
+}
+
+/* Ingest no longer refuses an epoch it holds no key for (it used to
+ * reject such ops with BT_EEPOCH): any epoch of a known file is stored, and
+ * whether an op can be read, and whether it counts, is decided when the
+ * file is materialised. Such an op is kept, counted and listed unreadable,
+ * and is read as soon as its epoch's secret arrives. */
+Test(node_store, an_op_under_an_unknown_epoch_is_stored_but_unreadable)
+{
+  gen_rng r;
+  gen_arena *a = gen_arena_new();
+  uint8_t file[16], stray[16], secret[32], content[32], control[32];
+  node_store *s = open_store(dir, "a");
+  node_ingest_result res[1];
+  node_ingest_stats st;
+  const crdt_casefile *cf;
+  crdt_id heads[4];
+  size_t nh;
+  gen_key dev;
+  crdt_body b;
+
+  gen_seed(&r, 22);
+  make_file(s, &r, a, 2, file);
+  cr_assert_eq(node_heads(s, file, heads, 4, &nh), BT_OK);
+  gen_bytes(&r, stray, sizeof(stray));
+  gen_bytes(&r, secret, sizeof(secret));
+  crdt_epoch_keys(secret, content, control);
+  gen_keypair(79, &dev);
+  gen_body(&r, a, CRDT_OP_CHRONO, crdt_hlc_make(fake_now, 0), &b, NULL, 0);
+  crdt_op *x = gen_seal(&r, &dev, file, stray, content, 1, heads, nh, &b);
+  bt_bytes e = env_of(x);
+  cr_assert_eq(node_ingest(s, &e, 1, res, &st), BT_OK);
+  cr_assert_eq(res[0].status, NODE_STORED, "stored, not rejected: reason %s",
+               bt_strerror(res[0].reason));
+  cr_assert_eq(st.rejected, 0);
+  cr_assert_eq(node_casefile(s, file, &cf), BT_OK);
+  cr_assert_eq(cf->nops, CREATE_OPS + 3, "the file's first ops, 2 entries and the stray op");
+  cr_assert_eq(cf->nunknown, 1, "only the stray op is unreadable");
+  cr_assert_eq(crdt_id_cmp(&cf->unknown[0], &x->id), 0);
+  cr_assert_null(crdt_casefile_entry(cf, &x->id));
+  cr_assert_eq(cf->nheads, 1);
+  cr_assert_eq(crdt_id_cmp(&cf->heads[0], &x->id), 0, "it is the file's head all the same");
+  /* Its secret arrives: the op opens, and now the access rules judge it:
+   * its author is bound to no org in its past, so it is hidden, with that
+   * reason (still held, still counted). */
+  cr_assert_eq(node_file_track(s, file, stray, secret), BT_OK);
+  cr_assert_eq(node_casefile(s, file, &cf), BT_OK);
+  cr_assert_eq(cf->nops, CREATE_OPS + 3);
+  cr_assert_eq(cf->nunknown, 0);
+  cr_assert_eq(cf->nhidden, 1);
+  cr_assert_eq(crdt_id_cmp(&cf->hidden[0].id, &x->id), 0);
+  cr_assert_eq(cf->hidden[0].reason, CRDT_ACC_NOT_MEMBER, "hidden as %s",
+               crdt_acc_reason_name(cf->hidden[0].reason));
+  crdt_op_free(x);
+  node_store_close(s);
   gen_arena_free(a);
 }
 
@@ -624,6 +771,7 @@ Test(node_store, a_full_store_refuses_the_batch_and_keeps_what_it_had)
 
   o.map_size = 256 * 1024; /* a tiny disk */
   cr_assert_eq(node_store_open(&s, &o), BT_OK);
+  ensure_org(s);
   gen_seed(&r, 11);
   gen_body(&r, a, CRDT_OP_FILE_CREATE, 0, &b, NULL, 0);
   cr_assert_eq(node_file_create(s, &b, file, &id), BT_OK);
@@ -787,10 +935,14 @@ Test(node_store, two_writers_converge_whatever_the_delivery_order, .timeout = 12
     snprintf(da, sizeof(da), "%s/a%" PRIu64, dir, seed);
     snprintf(db, sizeof(db), "%s/b%" PRIu64, dir, seed);
     s = open_store(da, "a");
-    t = open_store(db, "b");
+    t = open_bare(db, "b");
+    same_org(s, t); /* two devices of the org that holds the file */
     gen_seed(&r, 100 + seed);
     make_file(s, &r, a, 2, file);
     share(s, t, file, 1);
+    /* t reads the access state from the file before it writes: it needs
+     * the genesis (and gets the rest of s's ops with it). */
+    sync_one_way(&r, s, t, file);
     for (int round = 0; round < 6; round++) {
       for (int k = 0; k < 5; k++) {
         crdt_body b;
@@ -809,6 +961,9 @@ Test(node_store, two_writers_converge_whatever_the_delivery_order, .timeout = 12
     digest(s, file, d1);
     digest(t, file, d2);
     cr_assert_eq(memcmp(d1, d2, 32), 0, "seed %" PRIu64, seed);
+    const crdt_casefile *cf;
+    cr_assert_eq(node_casefile(t, file, &cf), BT_OK);
+    cr_assert_eq(cf->nhidden, 0, "seed %" PRIu64 ": both write as members", seed);
     node_store_close(s);
     node_store_close(t);
     gen_arena_free(a);
@@ -898,7 +1053,7 @@ Test(node_store, a_parent_from_another_file_is_refused)
   gen_arena *a = gen_arena_new();
   uint8_t f1[16], f2[16];
   node_store *s = open_store(dir, "a"), *t;
-  node_ingest_result res[2];
+  node_ingest_result res[8];
   size_t ops, buf;
 
   gen_seed(&r, 14);
@@ -916,7 +1071,8 @@ Test(node_store, a_parent_from_another_file_is_refused)
   cr_assert_eq(res[0].status, NODE_BUFFERED);
   size_t n;
   crdt_op **o = export_ops(s, f1, &n);
-  bt_bytes all[4];
+  cr_assert_leq(n, 8, "the arrays below hold every op");
+  bt_bytes all[8];
   for (size_t i = 0; i < n; i++)
     all[i] = env_of(o[i]);
   cr_assert_eq(node_ingest(t, all, n, res, NULL), BT_OK);
@@ -946,7 +1102,7 @@ Test(node_store, another_process_writing_is_seen_through_the_cache)
   gen_seed(&r, 15);
   make_file(daemon, &r, a, 3, file);
   cr_assert_eq(node_casefile(daemon, file, &cf), BT_OK);
-  cr_assert_eq(cf->nops, 4);
+  cr_assert_eq(cf->nops, CREATE_OPS + 3, "the file's first ops and 3 entries");
   cr_assert_eq(pipe(fd), 0);
   pid_t pid = fork();
   cr_assert_neq(pid, -1);
@@ -968,7 +1124,7 @@ Test(node_store, another_process_writing_is_seen_through_the_cache)
   close(fd[0]);
   close(fd[1]);
   cr_assert_eq(node_casefile(daemon, file, &cf), BT_OK);
-  cr_assert_eq(cf->nops, 5, "the daemon's cached view was refreshed");
+  cr_assert_eq(cf->nops, CREATE_OPS + 4, "the daemon's cached view was refreshed");
   cr_assert_not_null(crdt_casefile_entry(cf, &id));
   node_store_close(daemon);
   gen_arena_free(a);
@@ -999,7 +1155,8 @@ Test(node_store, a_foreign_parent_once_held_is_not_missing)
   cr_assert_eq(node_missing(t, f2, miss, 4, &nm), BT_OK);
   cr_assert_eq(nm, 1);
   crdt_op **o = export_ops(s, f1, &n);
-  bt_bytes all[4];
+  cr_assert_leq(n, 8, "the arrays below hold every op");
+  bt_bytes all[8];
   for (size_t i = 0; i < n; i++)
     all[i] = env_of(o[i]);
   cr_assert_eq(node_ingest(t, all, n, res, NULL), BT_OK);
@@ -1026,7 +1183,8 @@ Test(node_store, a_reply_comes_after_its_parents_in_hlc_order)
   size_t n;
 
   snprintf(d2, sizeof(d2), "%s/t", dir);
-  t = open_store(d2, "t");
+  t = open_bare(d2, "t");
+  same_org(s, t); /* t may write in s's file */
   gen_seed(&r, 17);
   make_file(s, &r, a, 1, file);
   share(s, t, file, 1);
@@ -1035,14 +1193,19 @@ Test(node_store, a_reply_comes_after_its_parents_in_hlc_order)
   cr_assert_eq(node_author(s, file, &b, &ahead), BT_OK);
   fake_now -= 10 * 3600000ull;
   crdt_op **o = export_ops(s, file, &n);
-  bt_bytes all[4];
-  node_ingest_result res[4];
+  cr_assert_leq(n, 8, "the arrays below hold every op");
+  bt_bytes all[8];
+  node_ingest_result res[8];
   for (size_t i = 0; i < n; i++)
     all[i] = env_of(o[i]);
   cr_assert_eq(node_ingest(t, all, n, res, NULL), BT_OK);
   gen_body(&r, a, CRDT_OP_CHRONO, 0, &b, NULL, 0);
   cr_assert_eq(node_author(t, file, &b, &id), BT_OK);
+  size_t ops, buf;
+  cr_assert_eq(node_store_counts(t, &ops, &buf), BT_OK);
+  cr_assert_eq(ops, n + 2, "t's first op in the file comes after a member op binding t");
   cr_assert_eq(node_casefile(t, file, &cf), BT_OK);
+  cr_assert_eq(cf->nhidden, 0, "t writes as a member of the holding org");
   cr_assert_gt(crdt_casefile_entry(cf, &id)->body->hlc,
                crdt_casefile_entry(cf, &ahead)->body->hlc);
   free_ops(o, n);
@@ -1059,7 +1222,9 @@ Test(node_store, a_held_key_is_never_dropped_or_replaced)
   uint8_t file[16], epoch[16], other[32] = {1};
   node_store *s = open_store(dir, "a"), *relay;
   const crdt_casefile *cf;
-  node_secret *key;
+  node_secret *key, *again;
+  crdt_body b;
+  crdt_id id;
   size_t n;
 
   snprintf(d2, sizeof(d2), "%s/relay", dir);
@@ -1069,17 +1234,29 @@ Test(node_store, a_held_key_is_never_dropped_or_replaced)
   cr_assert_eq(node_file_epoch(s, file, epoch), BT_OK);
   cr_assert_eq(node_file_track(s, file, epoch, NULL), BT_OK);
   cr_assert_eq(node_file_key(s, file, epoch, &key), BT_OK, "still a reader");
-  cr_assert_eq(node_file_track(s, file, epoch, other), BT_EINVAL, "no second key");
+  /* A second, different secret for a held epoch is ignored (BT_OK): the
+   * first is kept, and so are the content and control keys derived from it. */
+  cr_assert_eq(node_file_track(s, file, epoch, other), BT_OK);
+  cr_assert_eq(node_file_key(s, file, epoch, &again), BT_OK);
+  cr_assert_eq(memcmp(node_secret_bytes(again), node_secret_bytes(key), CRDT_KEY_LEN), 0,
+               "no second key");
+  node_secret_free(again);
+  gen_body(&r, a, CRDT_OP_CHRONO, 0, &b, NULL, 0);
+  cr_assert_eq(node_author(s, file, &b, &id), BT_OK, "still a writer, with the first key");
+  cr_assert_eq(node_casefile(s, file, &cf), BT_OK);
+  cr_assert_eq(cf->nunknown, 0, "every op, the new one too, opens with the first key");
+  cr_assert_eq(cf->nhidden, 0);
   /* A relay that is later given the key reads at once. */
   share(s, relay, file, 0);
   crdt_op **o = export_ops(s, file, &n);
+  cr_assert_leq(n, 8, "the arrays below hold every op");
   bt_bytes all[8];
   node_ingest_result res[8];
   for (size_t i = 0; i < n; i++)
     all[i] = env_of(o[i]);
   cr_assert_eq(node_ingest(relay, all, n, res, NULL), BT_OK);
   cr_assert_eq(node_casefile(relay, file, &cf), BT_OK);
-  cr_assert_eq(cf->nunknown, n);
+  cr_assert_eq(cf->nunknown, n - CREATE_PUBLIC_OPS);
   cr_assert_eq(node_file_track(relay, file, epoch, node_secret_bytes(key)), BT_OK);
   cr_assert_eq(node_casefile(relay, file, &cf), BT_OK);
   cr_assert_eq(cf->nunknown, 0);

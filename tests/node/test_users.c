@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crdt/err.h"
+#include "node/org.h"
 #include "node/users.h"
 
 static char dir[64];
@@ -20,6 +21,8 @@ static void setup(void)
   cr_assert_not_null(mkdtemp(dir));
   o.dir = dir;
   cr_assert_eq(node_store_open(&s, &o), BT_OK);
+  node_org_info oi = {CRDT_ORG_SCHOOL, "Test School", NULL, NULL};
+  cr_assert_eq(node_org_create(s, &oi), BT_OK);
 }
 
 static void teardown(void)

@@ -1,0 +1,112 @@
+/* node/counts.c: the counts view (users.h): numbers over every readable
+ * case file, nothing that names or describes a child. */
+#include "node/users.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "crdt/date.h"
+#include "crdt/err.h"
+#include "node/store_int.h"
+
+/* Every file this store knows, copied out so no read transaction stays
+ * open while files are materialised. */
+static int list_files(node_store *s, uint8_t **out, size_t *n)
+{
+  MDB_cursor *c;
+  MDB_txn *t;
+  MDB_val k, v;
+  MDB_stat st;
+  uint8_t *ids = NULL;
+  int rc;
+
+  *n = 0;
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  if ((rc = mdb_stat(t, s->db[DB_FILES], &st)) == 0 &&
+      (ids = malloc((st.ms_entries ? st.ms_entries : 1) * CRDT_FILE_LEN)) == NULL)
+    rc = ENOMEM;
+  if (rc == 0 && (rc = mdb_cursor_open(t, s->db[DB_FILES], &c)) == 0) {
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *n < st.ms_entries;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+      if (k.mv_size == CRDT_FILE_LEN)
+        memcpy(ids + CRDT_FILE_LEN * (*n)++, k.mv_data, CRDT_FILE_LEN);
+    mdb_cursor_close(c);
+    if (rc == MDB_NOTFOUND)
+      rc = 0;
+  }
+  mdb_txn_abort(t);
+  if (rc != 0) {
+    free(ids);
+    return rc == ENOMEM ? BT_ENOMEM : node__err(rc);
+  }
+  *out = ids;
+  return BT_OK;
+}
+
+static uint32_t month_add(uint32_t yyyymm, int k)
+{
+  int m = (int)(yyyymm / 100) * 12 + (int)(yyyymm % 100) - 1 + k;
+
+  return (uint32_t)(m / 12 * 100 + m % 12 + 1);
+}
+
+static void count_file(const crdt_casefile *cf, const uint8_t *org, uint64_t now,
+                       node_counts *out)
+{
+  static const char *const plans[] = {"none", "eh", "cin", "cp", "lac"};
+  const crdt_cf_register *plan = &cf->fields[CRDT_FS_PLAN];
+  const crdt_cf_register *st = &cf->fields[CRDT_FS_STATUS];
+  size_t p = 0;
+
+  out->files++;
+  if (st->n && bt_str_eq(st->v[0].value, BT_STR("closed")))
+    out->closed++;
+  else
+    out->open++;
+  for (size_t k = 0; plan->n && k < 5; k++)
+    if (bt_str_eq(plan->v[0].value, bt_strz(plans[k])))
+      p = k + 1;
+  out->by_plan[p]++;
+  out->conflicts += cf->nconflicts > 0;
+  int shared = 0;
+  for (size_t g = 0; cf->access && g < cf->access->ngrants && !shared; g++) {
+    const crdt_acc_grant *x = &cf->access->grants[g];
+    shared = crdt_id_is_zero(&x->revoked_by) && memcmp(x->g->org.b, org, CRDT_PK_LEN) != 0 &&
+             (x->g->expires_at == 0 || now < x->g->expires_at);
+  }
+  out->shared += (size_t)shared;
+  for (size_t e = 0; e < cf->nentries; e++) {
+    if (cf->entries[e].body->type != CRDT_OP_CONCERN)
+      continue;
+    out->concerns++;
+    uint32_t ym = crdt_date_from_ms(cf->entries[e].event_at) / 100;
+    for (size_t m = 0; m < NODE_COUNT_MONTHS; m++)
+      if (out->months[m].yyyymm == ym)
+        out->months[m].concerns++;
+  }
+}
+
+int node_counts_as(node_store *s, node_role role, uint64_t now_ms, node_counts *out)
+{
+  uint8_t *files = NULL;
+  size_t n = 0;
+  int rc;
+
+  if (!node_may(role, NODE_DO_READ_COUNTS))
+    return BT_EDENIED;
+  memset(out, 0, sizeof(*out));
+  uint32_t now_ym = crdt_date_from_ms(now_ms) / 100;
+  for (int m = 0; m < NODE_COUNT_MONTHS; m++)
+    out->months[m].yyyymm = month_add(now_ym, m - (NODE_COUNT_MONTHS - 1));
+  if ((rc = list_files(s, &files, &n)) != 0)
+    return rc;
+  for (size_t i = 0; i < n && rc == BT_OK; i++) {
+    const crdt_casefile *cf;
+    rc = node_casefile(s, files + i * CRDT_FILE_LEN, &cf);
+    if (rc == BT_OK && cf->access && cf->access->has_genesis && cf->fields[CRDT_FS_GIVEN].n)
+      count_file(cf, s->org_pk.b, now_ms, out);
+  }
+  free(files);
+  return rc;
+}

@@ -1,0 +1,42 @@
+/* node/dir.h: an LA's directory of its orgs, as a public file in the store
+ * (crdt/directory.h has the rules).
+ *
+ * The directory of an LA is one file per root key, its id derived from the
+ * root key alone (crdt_file_id(root, zero salt)), so every node that trusts
+ * the LA knows which file to ask for and to carry. The LA node (the one
+ * holding the root key) authors its ops; every other node stores them like
+ * any other file's and reads them with the public key. */
+#ifndef BT_NODE_DIR_H
+#define BT_NODE_DIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crdt/directory.h"
+#include "node/store.h"
+
+/* The directory file of an LA root key. */
+void node_dir_file(const crdt_id *root, uint8_t file[CRDT_FILE_LEN]);
+
+/* Makes the directory of root known here (carried, readable by anyone). */
+int node_dir_track(node_store *s, const crdt_id *root);
+
+/* LA node only (holds the root key: BT_ENOTFOUND otherwise). Lists an org
+ * certificate this root issued (BT_EANCHOR otherwise, and the other
+ * certificate errors of crdt_directory_seal). */
+int node_dir_publish(node_store *s, const uint8_t *org_cert, size_t len, crdt_id *op);
+
+/* LA node only: revokes a certificate id or subject key from at_ms. */
+int node_dir_revoke(node_store *s, const crdt_id *subject, const char *reason, uint64_t at_ms,
+                    crdt_id *op);
+
+/* The directory of root as this node holds it, at now_ms. Free with
+ * crdt_directory_free. BT_ENOFILE if not tracked. */
+int node_dir_get(node_store *s, const crdt_id *root, uint64_t now_ms, crdt_directory **out);
+
+/* Adds the directory's revocations in effect at now_ms to this node's
+ * revoked list (node_revoked), so chains and grants refuse them. *n gets
+ * how many were new. */
+int node_dir_apply(node_store *s, const crdt_id *root, uint64_t now_ms, size_t *n);
+
+#endif

@@ -1,0 +1,176 @@
+/* node/extract.c: consent-scoped extracts, links back, provenance checks.
+ *
+ * Chosen entries are encoded (canonical, so byte-equal to what the source
+ * op decrypts to) before anything is written: the materialised file they
+ * come from is borrowed and a write to the store would invalidate it. */
+#include "node/share.h"
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <sodium.h>
+
+#include "crdt/cert.h"
+#include "crdt/date.h"
+#include "crdt/err.h"
+#include "crdt/mp.h"
+#include "node/store_int.h"
+
+typedef struct {
+  crdt_id source;
+  msgpack_sbuffer body; /* plaintext: secure buffer, wiped when freed */
+} copied;
+
+static void copies_free(copied *c, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    crdt_mp_secure_destroy(&c[i].body);
+  free(c);
+}
+
+static int encode_entry(const crdt_casefile *cf, const crdt_id *id, copied *out)
+{
+  const crdt_cf_entry *e = crdt_casefile_entry(cf, id);
+  int rc;
+
+  if (e == NULL)
+    return BT_ENOTFOUND;
+  out->source = *id;
+  msgpack_sbuffer_init(&out->body);
+  if ((rc = crdt_body_encode(e->body, &out->body)) != 0)
+    return rc;
+  return out->body.size > CRDT_COPY_MAX ? BT_ETOOBIG : BT_OK;
+}
+
+/* The first value of a front-sheet register (a conflict copies its
+ * smallest-id value; the DSL resolves conflicts in the main file). */
+static bt_str first(const crdt_casefile *cf, uint32_t f)
+{
+  return cf->fields[f].n ? cf->fields[f].v[0].value : (bt_str){NULL, 0};
+}
+
+static int copy_op(node_store *s, const char *user, node_role role, const uint8_t *into,
+                   const uint8_t *from, const copied *c, crdt_id *id)
+{
+  crdt_body b = {.type = CRDT_OP_COPY, .known = 1};
+
+  b.u.copy = (crdt_copy){{(const char *)from, CRDT_FILE_LEN}, c->source,
+                         {c->body.data, c->body.size}};
+  return node_author_as(s, user, role, into, &b, id);
+}
+
+int node_extract_as(node_store *s, const char *user, node_role role,
+                    const uint8_t file[CRDT_FILE_LEN], const crdt_id *entries, size_t n,
+                    const node_grant_req *g, uint8_t extract[CRDT_FILE_LEN])
+{
+  const crdt_casefile *cf;
+  crdt_fieldval fv[3];
+  char names[3][CRDT_STR_MAX];
+  copied *c = NULL;
+  crdt_id grant;
+  size_t nc = 0, nf = 0;
+  int rc;
+
+  if (!node_may(role, NODE_DO_SHARE))
+    return BT_EDENIED;
+  if (n == 0 || n > 10000)
+    return BT_EINVAL;
+  if ((rc = node_casefile(s, file, &cf)) != 0)
+    return rc;
+  if ((c = calloc(n, sizeof(*c))) == NULL)
+    return BT_ENOMEM;
+  for (; nc < n && rc == BT_OK; nc++)
+    rc = encode_entry(cf, &entries[nc], &c[nc]);
+  /* The child's identity, copied out of the borrowed file now. */
+  const uint32_t fs[3] = {CRDT_FS_GIVEN, CRDT_FS_FAMILY, CRDT_FS_DOB};
+  for (int k = 0; k < 3 && rc == BT_OK; k++) {
+    bt_str v = first(cf, fs[k]);
+    if (v.len == 0 || v.len > CRDT_STR_MAX) {
+      rc = BT_EMISSING;
+      break;
+    }
+    memcpy(names[k], v.p, v.len);
+    fv[nf++] = (crdt_fieldval){fs[k], {names[k], v.len}};
+  }
+  if (rc == BT_OK) {
+    crdt_body create = {.type = CRDT_OP_FILE_CREATE, .known = 1};
+    create.u.fields = (crdt_fields){fv, nf};
+    rc = node_file_create_as(s, user, role, &create, extract, NULL);
+  }
+  for (size_t i = 0; i < nc && rc == BT_OK; i++)
+    rc = copy_op(s, user, role, extract, file, &c[i], NULL);
+  if (rc == BT_OK)
+    rc = node_grant_as(s, user, role, extract, g, &grant);
+  if (rc == BT_OK) {
+    /* The main file records the decision to share, and with whom. */
+    crdt_cert *pc = NULL;
+    crdt_body d = {.type = CRDT_OP_DECISION, .known = 1};
+    if ((rc = crdt_cert_decode(g->org_cert, g->org_cert_len, &pc)) == 0) {
+      d.u.decision = (crdt_decision){
+        .decision = CRDT_DECIDE_SHARE, .with_whom = pc->b.name, .purpose = g->purpose,
+        .reason = bt_strz(g->basis == CRDT_BASIS_CONSENT ? "extract shared with consent"
+                                                         : g->reason),
+        .decided_by = bt_strz(user),
+        .decided_on = crdt_date_from_ms(node__now_ms(s))};
+      rc = node_author_as(s, user, role, file, &d, NULL);
+      crdt_cert_free(pc);
+    }
+  }
+  sodium_memzero(names, sizeof(names));
+  copies_free(c, n);
+  return rc;
+}
+
+int node_extract_link_as(node_store *s, const char *user, node_role role,
+                         const uint8_t file[CRDT_FILE_LEN],
+                         const uint8_t extract[CRDT_FILE_LEN], const crdt_id *reply,
+                         crdt_id *out)
+{
+  const crdt_casefile *cf;
+  copied c;
+  int rc;
+
+  if (!node_may(role, NODE_DO_WRITE_FILE))
+    return BT_EDENIED;
+  if ((rc = node_casefile(s, extract, &cf)) != 0)
+    return rc;
+  if ((rc = encode_entry(cf, reply, &c)) == BT_OK)
+    rc = copy_op(s, user, role, file, extract, &c, out);
+  if (rc != BT_ENOTFOUND)
+    crdt_mp_secure_destroy(&c.body);
+  return rc;
+}
+
+int node_copy_verify(node_store *s, const crdt_cf_entry *copy)
+{
+  const crdt_copy *c = &copy->body->u.copy;
+  msgpack_sbuffer enc;
+  crdt_body *body = NULL;
+  node_secret *key = NULL;
+  crdt_op *op = NULL;
+  MDB_txn *t;
+  int rc;
+
+  if (copy->body->type != CRDT_OP_COPY)
+    return BT_EINVAL;
+  if ((rc = node_op_get(s, &c->source, &op)) != 0)
+    return rc == BT_ENOTFOUND ? BT_ENOTFOUND : rc;
+  if (memcmp(op->h.file, c->from_file.p, CRDT_FILE_LEN) != 0) {
+    crdt_op_free(op);
+    return BT_EFILE;
+  }
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) == 0) {
+    rc = node__epoch_key(s, t, op->h.file, op->h.epoch, &key);
+    mdb_txn_abort(t);
+  }
+  if (rc == 0 && crdt_op_decrypt(op, node_secret_bytes(key), &body) != 0)
+    rc = BT_EEPOCH;
+  msgpack_sbuffer_init(&enc);
+  if (rc == 0 && (rc = crdt_body_encode(body, &enc)) == 0)
+    rc = enc.size == c->body.len && sodium_memcmp(enc.data, c->body.p, enc.size) == 0
+           ? BT_OK : BT_EINVAL;
+  crdt_mp_secure_destroy(&enc);
+  crdt_body_free(body);
+  node_secret_free(key);
+  crdt_op_free(op);
+  return rc;
+}

@@ -1,0 +1,402 @@
+/* node/share.c: authoring under the access rules; grants, revokes, epochs
+ * and keyboxes.
+ *
+ * Every write goes through write_begin: it reads the access state at the
+ * heads (the materialised file), refuses what the rules would hide anyway
+ * (no write rights: BT_EDENIED), and inside the write transaction first
+ * authors what the next op needs: a member op binding this device to its
+ * org, a merge epoch when concurrent rekeys forked the file, and the
+ * revocation of grants that have expired. */
+#include "node/share.h"
+
+#include <stdlib.h>
+#include <sodium.h>
+
+#include "crdt/cert.h"
+#include "crdt/err.h"
+#include "node/org.h"
+#include "node/store_int.h"
+
+typedef struct {
+  node_store *s;
+  MDB_txn *t;
+  const uint8_t *file;
+  const crdt_access *a;   /* at the heads before this write; borrowed */
+  bt_str user;
+  int manager;
+  size_t expired;         /* grants write_begin revoked as expired */
+} wctx;
+
+int node_access(node_store *s, const uint8_t file[CRDT_FILE_LEN], const crdt_access **out)
+{
+  const crdt_casefile *cf;
+  int rc;
+
+  if ((rc = node_casefile(s, file, &cf)) != 0)
+    return rc;
+  if (cf->access == NULL || !cf->access->has_genesis)
+    return BT_EEPOCH; /* we cannot read the file's access ops */
+  *out = cf->access;
+  return BT_OK;
+}
+
+static int author(wctx *w, crdt_body *b, crdt_id *id)
+{
+  b->user = w->user;
+  return node__author_txn(w->s, w->t, w->file, b, id);
+}
+
+static int set_epoch(wctx *w, const uint8_t *epoch)
+{
+  filerec r;
+  int rc;
+
+  if ((rc = node__filerec_get(w->s, w->t, w->file, &r)) != 0)
+    return rc;
+  if (memcmp(r.epoch, epoch, CRDT_EPOCH_LEN) == 0)
+    return BT_OK;
+  memcpy(r.epoch, epoch, CRDT_EPOCH_LEN);
+  return node__filerec_put(w->s, w->t, w->file, &r);
+}
+
+/* One keybox (or several, CRDT_KEYSET_MAX items each) for an org. */
+static int keybox(wctx *w, const crdt_id *org, const crdt_id *box, const crdt_keyitem *items,
+                  size_t n)
+{
+  int rc = BT_OK;
+
+  for (size_t off = 0; off < n && rc == BT_OK; off += CRDT_KEYSET_MAX) {
+    size_t k = n - off < CRDT_KEYSET_MAX ? n - off : CRDT_KEYSET_MAX;
+    crdt_body b = {.type = CRDT_OP_KEYBOX, .known = 1};
+    uint8_t *sealed;
+    size_t len;
+    if ((rc = crdt_keyset_seal(items + off, k, box->b, &sealed, &len)) != 0)
+      return rc;
+    b.u.keybox = (crdt_keybox){*org, *box, {(const char *)sealed, len}};
+    rc = author(w, &b, NULL);
+    free(sealed);
+  }
+  return rc;
+}
+
+/* Whether org keeps access at ms once the grants in gone[] are revoked. */
+static int keeps_access(const crdt_access *a, const crdt_id *org, uint64_t ms,
+                        const crdt_id *gone, size_t ngone)
+{
+  if (crdt_id_cmp(org, &a->holder) == 0)
+    return 1;
+  for (size_t k = 0; k < a->ngrants; k++) {
+    const crdt_acc_grant *g = &a->grants[k];
+    if (crdt_id_cmp(&g->g->org, org) != 0 || !crdt_id_is_zero(&g->revoked_by))
+      continue;
+    int ended = 0;
+    for (size_t x = 0; x < ngone && !ended; x++)
+      ended = crdt_id_cmp(&g->op->id, &gone[x]) == 0;
+    if (ended)
+      continue;
+    if (g->g->expires_at == 0 || ms < g->g->expires_at)
+      return 1;
+  }
+  return 0;
+}
+
+/* Starts a new epoch: the epoch op, then a keybox with its secret for
+ * every org that keeps access (the holder, this org, live grantees), except
+ * those whose grants are in gone[]. */
+static int rekey(wctx *w, uint32_t cause, const crdt_id *gone, size_t ngone, uint64_t ms,
+                 uint8_t epoch[CRDT_EPOCH_LEN])
+{
+  const crdt_access *a = w->a;
+  crdt_body b = {.type = CRDT_OP_EPOCH, .known = 1};
+  node_secret *secret = NULL;
+  crdt_keyitem *item;
+  crdt_id done[64];
+  size_t ndone = 0;
+  int rc;
+
+  randombytes_buf(epoch, CRDT_EPOCH_LEN);
+  if ((item = sodium_malloc(sizeof(*item))) == NULL)
+    return BT_ENOMEM;
+  if ((rc = node_secret_random(&secret, CRDT_KEY_LEN)) != 0)
+    goto out;
+  if ((rc = node__track_txn(w->s, w->t, w->file, epoch, node_secret_bytes(secret))) != 0)
+    goto out;
+  b.u.epoch = (crdt_epoch){{(const char *)epoch, CRDT_EPOCH_LEN}, cause};
+  if ((rc = author(w, &b, NULL)) != 0 || (rc = set_epoch(w, epoch)) != 0)
+    goto out;
+  item->kind = CRDT_KEY_SECRET;
+  memcpy(item->epoch, epoch, CRDT_EPOCH_LEN);
+  memcpy(item->key, node_secret_bytes(secret), CRDT_KEY_LEN);
+  /* The holder and this org first, then each grantee org once. */
+  const crdt_id *orgs[2] = {&a->holder, &w->s->org_pk};
+  const crdt_id *boxes[2] = {&a->holder_box, &w->s->box_pk};
+  for (int k = 0; k < 2 && rc == BT_OK; k++) {
+    if (k == 1 && crdt_id_cmp(orgs[0], orgs[1]) == 0)
+      break;
+    rc = keybox(w, orgs[k], boxes[k], item, 1);
+    done[ndone++] = *orgs[k];
+  }
+  for (size_t g = 0; g < a->ngrants && rc == BT_OK; g++) {
+    const crdt_id *org = &a->grants[g].g->org;
+    int skip = 0;
+    for (size_t d = 0; d < ndone && !skip; d++)
+      skip = crdt_id_cmp(&done[d], org) == 0;
+    if (skip)
+      continue;
+    if (!keeps_access(a, org, ms, gone, ngone))
+      continue;
+    if ((rc = keybox(w, org, &a->grants[g].g->box, item, 1)) == 0 &&
+        ndone < sizeof(done) / sizeof(done[0]))
+      done[ndone++] = *org;
+  }
+out:
+  sodium_free(item);
+  node_secret_free(secret);
+  return rc;
+}
+
+/* Revokes the grants that expired by ms (this org must manage the file). */
+static int expire(wctx *w, uint64_t ms, size_t *n)
+{
+  crdt_id gone[64];
+  size_t ng = 0;
+  uint8_t epoch[CRDT_EPOCH_LEN];
+  int rc = BT_OK;
+
+  for (size_t k = 0; k < w->a->ngrants && ng < 64; k++) {
+    const crdt_acc_grant *g = &w->a->grants[k];
+    if (!crdt_id_is_zero(&g->revoked_by) || g->g->expires_at == 0 || ms < g->g->expires_at)
+      continue;
+    crdt_body b = {.type = CRDT_OP_REVOKE, .known = 1};
+    b.u.revoke = (crdt_revoke){g->op->id, BT_STR("expired"), w->user};
+    if ((rc = author(w, &b, NULL)) != 0)
+      return rc;
+    gone[ng++] = g->op->id;
+  }
+  if (ng > 0)
+    rc = rekey(w, CRDT_CAUSE_EXPIRY, gone, ng, ms, epoch);
+  if (n)
+    *n = ng;
+  return rc;
+}
+
+/* Reads the state and opens the transaction; then, inside it, what the
+ * rules need before this node's next op. */
+static int write_begin(wctx *w, node_store *s, const uint8_t *file, const char *user,
+                       int need_manager, uint64_t ms, int retries)
+{
+  const crdt_access *a;
+  uint8_t epoch[CRDT_EPOCH_LEN];
+  int rc;
+
+  memset(w, 0, sizeof(*w));
+  w->s = s;
+  w->file = file;
+  w->user = bt_strz(user ? user : "baton");
+  if (!s->has_org)
+    return BT_EDENIED;
+  if ((rc = node_access(s, file, &a)) != 0)
+    return rc;
+  w->a = a;
+  if (crdt_access_rights(a, s->org_pk.b, ms, &w->manager) != CRDT_RIGHTS_WRITE ||
+      (need_manager && !w->manager))
+    return BT_EDENIED;
+  if (a->fork && !w->manager)
+    return BT_EEPOCH; /* concurrent rekeys: the holder merges them first */
+  if ((rc = node__txn(s, 0, &w->t)) != 0)
+    return rc;
+  /* The state was read before the write lock: if another process wrote
+   * the file in between, judge again from what the lock sees. */
+  if ((rc = node__cache_current(s, w->t, file)) != 1) {
+    mdb_txn_abort(w->t);
+    w->t = NULL;
+    if (rc < 0 && rc != BT_ENOFILE)
+      return rc;
+    node__cache_drop(s, file);
+    return rc == 0 && retries > 0 ? write_begin(w, s, file, user, need_manager, ms, retries - 1)
+                                  : rc == 0 ? BT_ESTORE : rc;
+  }
+  rc = BT_OK;
+  if (!a->fork)
+    rc = set_epoch(w, a->epoch); /* before anything is sealed */
+  if (rc == BT_OK && crdt_access_member(a, s->device_pk) == NULL) {
+    node_org o;
+    if ((rc = node_org_get(s, &o)) == 0) {
+      crdt_body m = {.type = CRDT_OP_MEMBER, .known = 1};
+      m.u.member = (crdt_member){{(const char *)o.device_cert, o.device_cert_len},
+                                 {(const char *)o.org_cert, o.org_cert_len}};
+      rc = author(w, &m, NULL);
+      node_org_clear(&o);
+    }
+  }
+  if (rc == BT_OK && a->fork)
+    rc = rekey(w, CRDT_CAUSE_MERGE, NULL, 0, ms, epoch);
+  if (rc == BT_OK && w->manager)
+    rc = expire(w, ms, &w->expired);
+  if (rc != BT_OK) {
+    mdb_txn_abort(w->t);
+    w->t = NULL;
+  }
+  return rc;
+}
+
+static int write_end(wctx *w, int rc)
+{
+  rc = node__txn_end(w->t, rc);
+  node__cache_drop(w->s, w->file);
+  return rc;
+}
+
+int node__author_checked(node_store *s, const uint8_t *file, crdt_body *b, crdt_id *id)
+{
+  wctx w;
+  int rc;
+
+  if ((rc = write_begin(&w, s, file, NULL,
+                       crdt_optype_control(b->type) || b->type == CRDT_OP_KEYBOX,
+                       node__now_ms(s), 8)) != 0)
+    return rc;
+  w.user = b->user;
+  return write_end(&w, node__author_txn(s, w.t, file, b, id));
+}
+
+/* ---- grants ------------------------------------------------------------- */
+
+static int grant_fields(const node_grant_req *g, crdt_cert *c, const char *user, crdt_grant *out)
+{
+  if (g->purpose < CRDT_PURPOSE_TRANSFER || g->purpose > CRDT_PURPOSE_INFO_REQUEST ||
+      g->basis < CRDT_BASIS_CONSENT || g->basis > CRDT_BASIS_PUBLIC ||
+      (g->rights != CRDT_RIGHTS_READ && g->rights != CRDT_RIGHTS_WRITE) ||
+      (g->history != CRDT_HISTORY_ALL && g->history != CRDT_HISTORY_FROM_NOW))
+    return g->basis == 0 ? BT_EMISSING : BT_EINVAL;
+  *out = (crdt_grant){.org = c->b.subject, .box = c->b.box, .org_name = c->b.name,
+                      .purpose = g->purpose, .basis = g->basis,
+                      .consent_by = bt_strz(g->consent_by ? g->consent_by : ""),
+                      .consent_how = bt_strz(g->consent_how ? g->consent_how : ""),
+                      .consent_on = g->consent_on,
+                      .reason = bt_strz(g->reason ? g->reason : ""),
+                      .approved_by = bt_strz(user), .expires_at = g->expires_at,
+                      .rights = g->rights, .history = g->history};
+  return crdt_rec_check(crdt_body_schema(CRDT_OP_GRANT), out);
+}
+
+/* The keys a new grantee gets: every epoch's secret (history all) or only
+ * the control keys of the epochs before `fresh` (from now). */
+static int grant_keys(wctx *w, const crdt_grant *g, const uint8_t *fresh)
+{
+  size_t n = w->a->nepochs + 1, k = 0;
+  crdt_keyitem *items = sodium_malloc(n * sizeof(*items));
+  int rc = BT_OK;
+
+  if (items == NULL)
+    return BT_ENOMEM;
+  for (size_t e = 0; e < w->a->nepochs && rc == BT_OK; e++) {
+    const uint8_t *ep = w->a->epochs[e].epoch;
+    uint8_t ctl[CRDT_EPOCH_LEN];
+    node_secret *key = NULL;
+    if (g->history == CRDT_HISTORY_ALL &&
+        (rc = node__epoch_secret(w->s, w->t, w->file, ep, &key)) == 0) {
+      items[k].kind = CRDT_KEY_SECRET;
+    } else {
+      crdt_control_id(ep, ctl);
+      if ((rc = node__epoch_key(w->s, w->t, w->file, ctl, &key)) != 0) {
+        rc = rc == BT_EEPOCH ? BT_OK : rc; /* an epoch we were never given */
+        continue;
+      }
+      items[k].kind = CRDT_KEY_CONTROL;
+    }
+    memcpy(items[k].epoch, ep, CRDT_EPOCH_LEN);
+    memcpy(items[k].key, node_secret_bytes(key), CRDT_KEY_LEN);
+    node_secret_free(key);
+    k++;
+  }
+  if (rc == BT_OK && fresh) {
+    node_secret *key = NULL;
+    if ((rc = node__epoch_secret(w->s, w->t, w->file, fresh, &key)) == 0) {
+      items[k].kind = CRDT_KEY_SECRET;
+      memcpy(items[k].epoch, fresh, CRDT_EPOCH_LEN);
+      memcpy(items[k].key, node_secret_bytes(key), CRDT_KEY_LEN);
+      node_secret_free(key);
+      k++;
+    }
+  }
+  if (rc == BT_OK)
+    rc = keybox(w, &g->org, &g->box, items, k);
+  sodium_free(items);
+  return rc;
+}
+
+int node_grant_as(node_store *s, const char *user, node_role role,
+                  const uint8_t file[CRDT_FILE_LEN], const node_grant_req *g, crdt_id *grant)
+{
+  crdt_body b = {.type = CRDT_OP_GRANT, .known = 1};
+  uint8_t epoch[CRDT_EPOCH_LEN];
+  crdt_cert *c = NULL;
+  uint64_t ms = node__now_ms(s);
+  wctx w;
+  int rc;
+
+  if (!node_may(role, NODE_DO_SHARE))
+    return BT_EDENIED;
+  if ((rc = node_org_cert_check(s, g->org_cert, g->org_cert_len, ms, &c)) != 0)
+    return rc;
+  if ((rc = grant_fields(g, c, user, &b.u.grant)) != 0)
+    goto out;
+  if ((rc = write_begin(&w, s, file, user, 1, ms, 8)) != 0)
+    goto out;
+  if (keeps_access(w.a, &c->b.subject, ms, NULL, 0))
+    rc = BT_EDUP;
+  if (rc == BT_OK)
+    rc = author(&w, &b, grant);
+  if (rc == BT_OK && g->history == CRDT_HISTORY_FROM_NOW) {
+    if ((rc = rekey(&w, CRDT_CAUSE_GRANT, NULL, 0, ms, epoch)) == 0)
+      rc = grant_keys(&w, &b.u.grant, epoch);
+  } else if (rc == BT_OK) {
+    rc = grant_keys(&w, &b.u.grant, NULL);
+  }
+  rc = write_end(&w, rc);
+out:
+  crdt_cert_free(c);
+  return rc;
+}
+
+int node_revoke_as(node_store *s, const char *user, node_role role,
+                   const uint8_t file[CRDT_FILE_LEN], const crdt_id *grant, const char *reason)
+{
+  crdt_body b = {.type = CRDT_OP_REVOKE, .known = 1};
+  uint8_t epoch[CRDT_EPOCH_LEN];
+  uint64_t ms = node__now_ms(s);
+  wctx w;
+  int rc, found = 0;
+
+  if (!node_may(role, NODE_DO_SHARE))
+    return BT_EDENIED;
+  if (reason == NULL || *reason == 0)
+    return BT_EMISSING;
+  if ((rc = write_begin(&w, s, file, user, 1, ms, 8)) != 0)
+    return rc;
+  for (size_t k = 0; k < w.a->ngrants; k++)
+    found |= crdt_id_cmp(&w.a->grants[k].op->id, grant) == 0 &&
+             crdt_id_is_zero(&w.a->grants[k].revoked_by);
+  if (!found)
+    return write_end(&w, BT_ENOTFOUND);
+  b.u.revoke = (crdt_revoke){*grant, bt_strz(reason), bt_strz(user)};
+  if ((rc = author(&w, &b, NULL)) == 0)
+    rc = rekey(&w, CRDT_CAUSE_REVOKE, grant, 1, ms, epoch);
+  return write_end(&w, rc);
+}
+
+int node_expire(node_store *s, const uint8_t file[CRDT_FILE_LEN], uint64_t now_ms, size_t *n)
+{
+  wctx w;
+  int rc;
+
+  if (n)
+    *n = 0;
+  /* write_begin revokes what expired by now_ms. */
+  if ((rc = write_begin(&w, s, file, "baton", 1, now_ms, 8)) != 0)
+    return rc == BT_EDENIED ? BT_OK : rc;
+  if (n)
+    *n = w.expired;
+  return write_end(&w, BT_OK);
+}

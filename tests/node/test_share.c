@@ -1,0 +1,673 @@
+/* tests/node/test_share.c: grants, revokes, expiry and lawful bases through
+ * node/, between real stores: an LA (root), a school that holds a file, a
+ * MASH and a second school. Ops move between stores by copying stored
+ * envelopes (the sync of issue 5 will do the same over the wire). */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt/err.h"
+#include "crdt/gen.h"
+#include "node/dir.h"
+#include "node/enrol.h"
+#include "node/org.h"
+#include "node/share.h"
+#include "node/store.h"
+#include "node/users.h"
+
+static uint64_t now_ms = 1767600000000ull; /* 2026-01-05 */
+
+static uint64_t clock_fn(void *ctx)
+{
+  (void)ctx;
+  return now_ms;
+}
+
+typedef struct {
+  char dir[64];
+  node_store *s;
+  uint8_t *cert; /* org certificate issued by the LA */
+  size_t cert_len;
+} party;
+
+static party la, school, mash, other;
+
+static void open_party(party *p, const char *name, uint32_t kind)
+{
+  node_store_opts o = {.passphrase = "pw", .passphrase_len = 2, .create = 1,
+                       .kdf = NODE_KDF_MIN, .clock_ms = clock_fn};
+
+  snprintf(p->dir, sizeof(p->dir), "/tmp/bt-share-XXXXXX");
+  cr_assert_not_null(mkdtemp(p->dir));
+  o.dir = p->dir;
+  cr_assert_eq(node_store_open(&p->s, &o), BT_OK);
+  if (name == NULL)
+    return;
+  node_org_info oi = {kind, name, NULL, NULL};
+  cr_assert_eq(node_org_create(p->s, &oi), BT_OK);
+}
+
+/* The LA certifies the org and every party trusts the LA. */
+static void certify(party *p)
+{
+  node_org o;
+  crdt_id root;
+
+  cr_assert_eq(node_org_get(p->s, &o), BT_OK);
+  cr_assert(o.provisional);
+  cr_assert_eq(node_root_certify(la.s, o.org_cert, o.org_cert_len, now_ms, 365, &p->cert,
+                                 &p->cert_len), BT_OK);
+  node_org_clear(&o);
+  cr_assert_eq(node_root_pk(la.s, &root), BT_OK);
+  cr_assert_eq(node_anchor_add(p->s, &root), BT_OK);
+  cr_assert_eq(node_org_install(p->s, p->cert, p->cert_len, now_ms), BT_OK);
+}
+
+static void setup(void)
+{
+  now_ms = 1767600000000ull;
+  open_party(&la, NULL, 0);
+  cr_assert_eq(node_root_create(la.s, NULL), BT_OK);
+  open_party(&school, "Oak Primary", CRDT_ORG_SCHOOL);
+  open_party(&mash, "County MASH", CRDT_ORG_MASH);
+  open_party(&other, "Elm Academy", CRDT_ORG_SCHOOL);
+  certify(&school);
+  certify(&mash);
+  certify(&other);
+}
+
+static void close_party(party *p)
+{
+  char cmd[96];
+
+  node_store_close(p->s);
+  free(p->cert);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+static void teardown(void)
+{
+  close_party(&la);
+  close_party(&school);
+  close_party(&mash);
+  close_party(&other);
+}
+
+TestSuite(node_share, .init = setup, .fini = teardown);
+
+/* Copies every stored op of file from one store to another. */
+static void sync_to(party *from, party *to, const uint8_t *file)
+{
+  size_t n = 0;
+  crdt_id *ids;
+  bt_bytes *envs;
+  crdt_op **ops;
+  node_ingest_result *res;
+  uint8_t zero[CRDT_EPOCH_LEN] = {0};
+
+  cr_assert_eq(node_file_ops(from->s, file, NULL, 0, &n), BT_OK);
+  ids = calloc(n + 1, sizeof(*ids));
+  envs = calloc(n + 1, sizeof(*envs));
+  ops = calloc(n + 1, sizeof(*ops));
+  res = calloc(n + 1, sizeof(*res));
+  cr_assert_eq(node_file_ops(from->s, file, ids, n, &n), BT_OK);
+  for (size_t i = 0; i < n; i++) {
+    cr_assert_eq(node_op_get(from->s, &ids[i], &ops[i]), BT_OK);
+    envs[i] = (bt_bytes){ops[i]->env, ops[i]->env_len};
+  }
+  cr_assert_eq(node_file_track(to->s, file, zero, NULL), BT_OK); /* carry it */
+  cr_assert_eq(node_ingest(to->s, envs, n, res, NULL), BT_OK);
+  for (size_t i = 0; i < n; i++) {
+    /* (hour, id) order is not causal order: a child may wait a moment */
+    cr_assert(res[i].status != NODE_REJECTED, "op %zu: %s", i, bt_errname(res[i].reason));
+    crdt_op_free(ops[i]);
+  }
+  size_t held = 0, missing = 0;
+  cr_assert_eq(node_file_ops(to->s, file, NULL, 0, &held), BT_OK);
+  cr_assert_geq(held, n, "every op is stored once the batch is in");
+  cr_assert_eq(node_missing(to->s, file, NULL, 0, &missing), BT_OK);
+  cr_assert_eq(missing, 0);
+  free(ids);
+  free(envs);
+  free(ops);
+  free(res);
+}
+
+static void new_file(uint8_t file[CRDT_FILE_LEN])
+{
+  crdt_fieldval fv[] = {{CRDT_FS_GIVEN, BT_STR("Amy")}, {CRDT_FS_FAMILY, BT_STR("Bell")},
+                        {CRDT_FS_DOB, BT_STR("2016-03-04")}};
+  crdt_body b = {.type = CRDT_OP_FILE_CREATE, .known = 1};
+  crdt_id id;
+
+  b.u.fields = (crdt_fields){fv, 3};
+  cr_assert_eq(node_file_create_as(school.s, "dsl.jones", NODE_ROLE_DSL, &b, file, &id), BT_OK);
+}
+
+/* A chronology entry whose summary is text; returns node_author's code. */
+static int note(party *p, const uint8_t *file, const char *text, crdt_id *id)
+{
+  crdt_body b = {.type = CRDT_OP_CHRONO, .known = 1};
+
+  now_ms += 60000;
+  b.u.chrono = (crdt_chrono){.event_at = now_ms, .category = CRDT_CHR_CONTACT,
+                             .summary = bt_strz(text)};
+  return node_author_as(p->s, "dsl.jones", NODE_ROLE_DSL, file, &b, id);
+}
+
+/* Whether a store's view of file shows a chronology entry with this text. */
+static int shows(party *p, const uint8_t *file, const char *text)
+{
+  const crdt_casefile *cf;
+
+  cr_assert_eq(node_casefile(p->s, file, &cf), BT_OK);
+  for (size_t e = 0; e < cf->nentries; e++)
+    if (cf->entries[e].body->type == CRDT_OP_CHRONO &&
+        bt_str_eq(cf->entries[e].body->u.chrono.summary, bt_strz(text)))
+      return 1;
+  return 0;
+}
+
+static node_grant_req consent_req(const party *to, uint32_t rights, uint32_t history)
+{
+  return (node_grant_req){.org_cert = to->cert, .org_cert_len = to->cert_len,
+                          .purpose = CRDT_PURPOSE_REFERRAL, .basis = CRDT_BASIS_CONSENT,
+                          .consent_by = "mother", .consent_how = "in person at school",
+                          .consent_on = 20260105, .rights = rights, .history = history};
+}
+
+Test(node_share, an_org_without_a_grant_reads_nothing)
+{
+  uint8_t file[CRDT_FILE_LEN];
+  const crdt_casefile *cf;
+
+  new_file(file);
+  cr_assert_eq(note(&school, file, "home visit", NULL), BT_OK);
+  sync_to(&school, &other, file);
+  cr_assert_eq(node_casefile(other.s, file, &cf), BT_OK);
+  cr_assert_eq(cf->nentries, 0);
+  /* Only the school's own keybox opens (a public envelope: it shows that
+   * a key set exists for some org, sealed): nothing else does. */
+  node_org so;
+  uint8_t tag[CRDT_EPOCH_LEN];
+  crdt_id ids[16];
+  size_t n, boxes = 0;
+  cr_assert_eq(node_org_get(school.s, &so), BT_OK);
+  crdt_keybox_tag(so.box_pk.b, tag);
+  node_org_clear(&so);
+  cr_assert_eq(node_file_ops(other.s, file, ids, 16, &n), BT_OK);
+  for (size_t i = 0; i < n; i++) {
+    crdt_op *op;
+    cr_assert_eq(node_op_get(other.s, &ids[i], &op), BT_OK);
+    boxes += memcmp(op->h.epoch, tag, sizeof(tag)) == 0;
+    crdt_op_free(op);
+  }
+  cr_assert_eq(boxes, 1);
+  cr_assert_eq(cf->nunknown, cf->nops - boxes, "every other op is unreadable there");
+  cr_assert_eq(cf->fields[CRDT_FS_GIVEN].n, 0);
+  cr_assert_eq(note(&other, file, "x", NULL), BT_EEPOCH, "it cannot write either");
+}
+
+Test(node_share, a_grant_with_all_history_reads_everything_and_read_only_cannot_write)
+{
+  uint8_t file[CRDT_FILE_LEN];
+  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  crdt_id grant;
+
+  new_file(file);
+  cr_assert_eq(note(&school, file, "before the grant", NULL), BT_OK);
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
+  cr_assert_eq(note(&school, file, "after the grant", NULL), BT_OK);
+  sync_to(&school, &mash, file);
+  cr_assert(shows(&mash, file, "before the grant"));
+  cr_assert(shows(&mash, file, "after the grant"));
+  cr_assert_eq(note(&mash, file, "mash note", NULL), BT_EDENIED, "read-only grant");
+  /* The grant is recorded in the file, with its lawful basis. */
+  const crdt_access *a;
+  cr_assert_eq(node_access(mash.s, file, &a), BT_OK);
+  cr_assert_eq(a->ngrants, 1);
+  cr_assert(bt_str_eq(a->grants[0].g->consent_by, BT_STR("mother")));
+  cr_assert(bt_str_eq(a->grants[0].g->approved_by, BT_STR("dsl.jones")));
+}
+
+Test(node_share, a_grant_from_now_reads_exactly_what_follows_it)
+{
+  uint8_t file[CRDT_FILE_LEN];
+  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_FROM_NOW);
+  const crdt_casefile *cf;
+  crdt_id grant;
+
+  new_file(file);
+  cr_assert_eq(note(&school, file, "old concern", NULL), BT_OK);
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
+  cr_assert_eq(note(&school, file, "new concern", NULL), BT_OK);
+  sync_to(&school, &mash, file);
+  cr_assert_not(shows(&mash, file, "old concern"));
+  cr_assert(shows(&mash, file, "new concern"));
+  cr_assert_eq(node_casefile(mash.s, file, &cf), BT_OK);
+  cr_assert_eq(cf->fields[CRDT_FS_GIVEN].n, 0, "the front sheet was written before");
+  cr_assert_gt(cf->nunknown, 0);
+  cr_assert_eq(cf->nhidden, 0);
+  /* Both judge access the same way: same grants, same current epoch. */
+  const crdt_access *a;
+  uint8_t ep[CRDT_EPOCH_LEN];
+  size_t ng;
+  cr_assert_eq(node_access(mash.s, file, &a), BT_OK);
+  memcpy(ep, a->epoch, sizeof(ep));
+  ng = a->ngrants;
+  cr_assert_eq(node_access(school.s, file, &a), BT_OK);
+  cr_assert_eq(memcmp(ep, a->epoch, sizeof(ep)), 0);
+  cr_assert_eq(ng, a->ngrants);
+  cr_assert(shows(&school, file, "old concern"));
+}
+
+Test(node_share, revocation_locks_the_org_out_of_what_follows)
+{
+  uint8_t file[CRDT_FILE_LEN];
+  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
+  crdt_id grant;
+
+  new_file(file);
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
+  sync_to(&school, &mash, file);
+  cr_assert_eq(note(&mash, file, "mash before revoke", NULL), BT_OK);
+  sync_to(&mash, &school, file);
+  cr_assert(shows(&school, file, "mash before revoke"), "a write grant lets MASH write");
+  /* Concurrently: the school revokes while MASH writes, unaware. */
+  cr_assert_eq(node_revoke_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &grant,
+                              "consent withdrawn"), BT_OK);
+  cr_assert_eq(note(&mash, file, "mash concurrent", NULL), BT_OK);
+  cr_assert_eq(note(&school, file, "school after revoke", NULL), BT_OK);
+  sync_to(&mash, &school, file);
+  sync_to(&school, &mash, file);
+  cr_assert(shows(&school, file, "mash concurrent"), "a write concurrent with the revoke stays");
+  cr_assert(shows(&mash, file, "mash concurrent"));
+  cr_assert(shows(&school, file, "school after revoke"));
+  cr_assert_not(shows(&mash, file, "school after revoke"), "the new epoch is not MASH's");
+  cr_assert_eq(note(&mash, file, "mash after revoke", NULL), BT_EDENIED);
+  cr_assert_eq(node_revoke_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &grant, "again"),
+               BT_ENOTFOUND);
+}
+
+Test(node_share, an_expired_grant_ends_at_its_date)
+{
+  uint8_t file[CRDT_FILE_LEN];
+  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  const crdt_access *a;
+  crdt_id grant;
+  size_t n;
+
+  new_file(file);
+  g.expires_at = now_ms + 3600000;
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
+  cr_assert_eq(node_expire(school.s, file, now_ms, &n), BT_OK);
+  cr_assert_eq(n, 0, "not yet");
+  now_ms += 2 * 3600000;
+  cr_assert_eq(note(&school, file, "after expiry", NULL), BT_OK); /* expires it first */
+  cr_assert_eq(node_access(school.s, file, &a), BT_OK);
+  cr_assert_eq(a->ngrants, 1);
+  cr_assert_not(crdt_id_is_zero(&a->grants[0].revoked_by), "expiry recorded as a revoke");
+  sync_to(&school, &mash, file);
+  cr_assert_not(shows(&mash, file, "after expiry"));
+}
+
+Test(node_share, a_grant_needs_a_whole_lawful_basis_and_a_dsl)
+{
+  uint8_t file[CRDT_FILE_LEN];
+  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  crdt_id grant;
+
+  new_file(file);
+  g.basis = 0;
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant),
+               BT_EMISSING);
+  g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  g.consent_how = NULL;
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant),
+               BT_EMISSING, "consent without how it was given");
+  g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  g.basis = CRDT_BASIS_HARM;
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant),
+               BT_EMISSING, "no consent and no reason");
+  g.reason = "disclosure of physical abuse; informing the parent would put the child at risk";
+  for (node_role r = NODE_ROLE_STAFF; r < NODE_ROLE_END; r++) {
+    int want = node_may(r, NODE_DO_SHARE) ? BT_OK : BT_EDENIED;
+    int rc = node_grant_as(school.s, "someone", r, file, &g, &grant);
+    if (want == BT_OK) {
+      cr_assert(rc == BT_OK || rc == BT_EDUP, "role %s: %s", node_role_name(r), bt_errname(rc));
+    } else {
+      cr_assert_eq(rc, BT_EDENIED, "role %s", node_role_name(r));
+    }
+  }
+  /* A provisional (self-signed) org certificate is not a grantee. */
+  node_org o;
+  cr_assert_eq(node_org_get(other.s, &o), BT_OK);
+  party fake = other;
+  node_org_info oi = {CRDT_ORG_SCHOOL, "Unvetted School", NULL, NULL};
+  node_store_opts so = {.passphrase = "pw", .passphrase_len = 2, .create = 1,
+                        .kdf = NODE_KDF_MIN, .clock_ms = clock_fn};
+  char d[] = "/tmp/bt-share-fake-XXXXXX";
+  cr_assert_not_null(mkdtemp(d));
+  so.dir = d;
+  cr_assert_eq(node_store_open(&fake.s, &so), BT_OK);
+  cr_assert_eq(node_org_create(fake.s, &oi), BT_OK);
+  node_org fo;
+  cr_assert_eq(node_org_get(fake.s, &fo), BT_OK);
+  g.org_cert = fo.org_cert;
+  g.org_cert_len = fo.org_cert_len;
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant),
+               BT_ESELFSIGNED);
+  node_org_clear(&fo);
+  node_org_clear(&o);
+  node_store_close(fake.s);
+  char cmd[96];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+  cr_assert_eq(system(cmd), 0);
+}
+
+Test(node_share, access_ops_come_only_through_the_sharing_calls)
+{
+  uint8_t file[CRDT_FILE_LEN];
+  const uint32_t types[] = {CRDT_OP_GENESIS, CRDT_OP_MEMBER, CRDT_OP_GRANT, CRDT_OP_REVOKE,
+                            CRDT_OP_EPOCH, CRDT_OP_KEYBOX, CRDT_OP_DIR_ORG,
+                            CRDT_OP_DIR_REVOKE};
+  crdt_id id;
+
+  new_file(file);
+  for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+    crdt_body b = {.type = types[i], .known = 1};
+    cr_assert_eq(node_author_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &b, &id),
+                 BT_EINVAL, "type %u", types[i]);
+  }
+}
+
+Test(node_share, only_the_holder_shares)
+{
+  uint8_t file[CRDT_FILE_LEN];
+  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
+  node_grant_req g2 = consent_req(&other, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  crdt_id grant;
+
+  new_file(file);
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
+  sync_to(&school, &mash, file);
+  cr_assert_eq(node_grant_as(mash.s, "dsl.jones", NODE_ROLE_DSL, file, &g2, &grant),
+               BT_EDENIED, "a referral grantee may write, not re-share");
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_EDUP);
+}
+
+Test(node_share, a_decision_not_to_share_is_recorded_in_the_file)
+{
+  uint8_t file[CRDT_FILE_LEN];
+  crdt_body b = {.type = CRDT_OP_DECISION, .known = 1};
+  const crdt_casefile *cf;
+  crdt_id id;
+
+  new_file(file);
+  b.u.decision = (crdt_decision){.decision = CRDT_DECIDE_NOT_SHARE, .with_whom = BT_STR("police"),
+                                 .purpose = CRDT_PURPOSE_INFO_REQUEST,
+                                 .reason = BT_STR("request not specific to this child"),
+                                 .decided_by = BT_STR("dsl.jones"), .decided_on = 20260105};
+  cr_assert_eq(node_author_as(school.s, "staff.ali", NODE_ROLE_STAFF, file, &b, &id), BT_EDENIED);
+  cr_assert_eq(node_author_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &b, &id), BT_OK);
+  cr_assert_eq(node_casefile(school.s, file, &cf), BT_OK);
+  const crdt_cf_entry *e = crdt_casefile_entry(cf, &id);
+  cr_assert_not_null(e, "the decision is an entry of the file");
+  cr_assert_eq(e->body->u.decision.decision, CRDT_DECIDE_NOT_SHARE);
+}
+
+/* The entry whose chronology text is text, or NULL. */
+static const crdt_cf_entry *entry_with(const crdt_casefile *cf, const char *text)
+{
+  for (size_t e = 0; e < cf->nentries; e++)
+    if (cf->entries[e].body->type == CRDT_OP_CHRONO &&
+        bt_str_eq(cf->entries[e].body->u.chrono.summary, bt_strz(text)))
+      return &cf->entries[e];
+  return NULL;
+}
+
+/* Copies in f (as this store reads it) whose copied body contains text. */
+static size_t copies_of(party *p, const uint8_t *f, const char *text)
+{
+  const crdt_casefile *cf;
+  size_t n = 0, tl = strlen(text);
+
+  cr_assert_eq(node_casefile(p->s, f, &cf), BT_OK);
+  for (size_t e = 0; e < cf->nentries; e++) {
+    const crdt_body *b = cf->entries[e].body;
+    if (b->type != CRDT_OP_COPY)
+      continue;
+    for (size_t i = 0; i + tl <= b->u.copy.body.len; i++)
+      if (memcmp(b->u.copy.body.p + i, text, tl) == 0) {
+        n++;
+        break;
+      }
+  }
+  return n;
+}
+
+Test(node_share, an_extract_shows_the_partner_only_the_chosen_entries)
+{
+  uint8_t file[CRDT_FILE_LEN], ex[CRDT_FILE_LEN];
+  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
+  crdt_id ids[3], chosen[2], reply, link;
+  const crdt_casefile *cf;
+
+  new_file(file);
+  cr_assert_eq(note(&school, file, "bruise on arm, explained", &ids[0]), BT_OK);
+  cr_assert_eq(note(&school, file, "sibling's private matter", &ids[1]), BT_OK);
+  cr_assert_eq(note(&school, file, "disclosure to teacher", &ids[2]), BT_OK);
+  chosen[0] = ids[0];
+  chosen[1] = ids[2];
+  cr_assert_eq(node_extract_as(school.s, "staff.ali", NODE_ROLE_STAFF, file, chosen, 2, &g, ex),
+               BT_EDENIED);
+  cr_assert_eq(node_extract_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &ids[1], 0, &g, ex),
+               BT_EINVAL);
+  cr_assert_eq(node_extract_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, chosen, 2, &g, ex),
+               BT_OK);
+  /* The partner gets the extract and, say, the main file's ciphertext too. */
+  sync_to(&school, &mash, ex);
+  sync_to(&school, &mash, file);
+  cr_assert_eq(copies_of(&mash, ex, "bruise on arm"), 1);
+  cr_assert_eq(copies_of(&mash, ex, "disclosure to teacher"), 1);
+  cr_assert_eq(copies_of(&mash, ex, "sibling"), 0);
+  cr_assert_not(shows(&mash, file, "sibling's private matter"));
+  cr_assert_not(shows(&mash, file, "bruise on arm, explained"), "the main file stays closed");
+  cr_assert_eq(node_casefile(mash.s, ex, &cf), BT_OK);
+  cr_assert(bt_str_eq(cf->fields[CRDT_FS_FAMILY].v[0].value, BT_STR("Bell")));
+  for (size_t e = 0; e < cf->nentries; e++)
+    if (cf->entries[e].body->type == CRDT_OP_COPY)
+      cr_assert_eq(node_copy_verify(mash.s, &cf->entries[e]), BT_EEPOCH,
+                   "the partner holds the source's ciphertext, not its key");
+  /* The holder verifies every copy against its source. */
+  cr_assert_eq(node_casefile(school.s, ex, &cf), BT_OK);
+  size_t verified = 0;
+  for (size_t e = 0; e < cf->nentries; e++)
+    if (cf->entries[e].body->type == CRDT_OP_COPY) {
+      cr_assert_eq(node_copy_verify(school.s, &cf->entries[e]), BT_OK);
+      verified++;
+    }
+  cr_assert_eq(verified, 2);
+  /* The partner replies in the extract; the school links it back. */
+  cr_assert_eq(note(&mash, ex, "strategy meeting set for Friday", &reply), BT_OK);
+  sync_to(&mash, &school, ex);
+  cr_assert_eq(node_extract_link_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, ex, &reply,
+                                    &link), BT_OK);
+  cr_assert_eq(copies_of(&school, file, "strategy meeting set for Friday"), 1);
+  cr_assert_eq(node_casefile(school.s, file, &cf), BT_OK);
+  cr_assert_eq(node_copy_verify(school.s, crdt_casefile_entry(cf, &link)), BT_OK);
+  /* The decision to share is in the main file. */
+  size_t decisions = 0;
+  for (size_t e = 0; e < cf->nentries; e++)
+    decisions += cf->entries[e].body->type == CRDT_OP_DECISION &&
+                 cf->entries[e].body->u.decision.decision == CRDT_DECIDE_SHARE;
+  cr_assert_eq(decisions, 1);
+  /* A copy that does not match its source fails verification. */
+  crdt_body forged = {.type = CRDT_OP_COPY, .known = 1};
+  crdt_id fid;
+  const crdt_cf_entry *src = entry_with(cf, "sibling's private matter");
+  cr_assert_not_null(src);
+  forged.u.copy = (crdt_copy){{(const char *)file, CRDT_FILE_LEN}, src->op->id,
+                              BT_STR("\x94\x01\x03\xa1x\x80")};
+  cr_assert_eq(node_author_as(school.s, "dsl.jones", NODE_ROLE_DSL, ex, &forged, &fid), BT_OK);
+  cr_assert_eq(node_casefile(school.s, ex, &cf), BT_OK);
+  cr_assert_eq(node_copy_verify(school.s, crdt_casefile_entry(cf, &fid)), BT_EINVAL);
+  /* A copy naming the wrong file. */
+  forged.u.copy.from_file = (bt_str){(const char *)ex, CRDT_FILE_LEN};
+  cr_assert_eq(node_author_as(school.s, "dsl.jones", NODE_ROLE_DSL, ex, &forged, &fid), BT_OK);
+  cr_assert_eq(node_casefile(school.s, ex, &cf), BT_OK);
+  cr_assert_eq(node_copy_verify(school.s, crdt_casefile_entry(cf, &fid)), BT_EFILE);
+}
+
+Test(node_share, the_la_directory_lists_orgs_and_its_revocations_stop_grants)
+{
+  uint8_t file[CRDT_FILE_LEN], dfile[CRDT_FILE_LEN];
+  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  crdt_directory *dir;
+  crdt_id root, grant;
+  crdt_cert *mc;
+  size_t n;
+
+  cr_assert_eq(node_root_pk(la.s, &root), BT_OK);
+  node_dir_file(&root, dfile);
+  cr_assert_eq(node_dir_publish(la.s, school.cert, school.cert_len, NULL), BT_OK);
+  cr_assert_eq(node_dir_publish(la.s, mash.cert, mash.cert_len, NULL), BT_OK);
+  cr_assert_eq(node_dir_publish(la.s, other.cert, other.cert_len, NULL), BT_OK);
+  cr_assert_eq(node_dir_publish(school.s, mash.cert, mash.cert_len, NULL), BT_ENOTFOUND,
+               "only the LA node holds the root key");
+  cr_assert_eq(node_dir_track(school.s, &root), BT_OK);
+  sync_to(&la, &school, dfile);
+  cr_assert_eq(node_dir_get(school.s, &root, now_ms, &dir), BT_OK);
+  cr_assert_eq(dir->nentries, 3);
+  cr_assert(bt_str_eq(dir->entries[0].cert->b.name, BT_STR("County MASH")), "sorted by name");
+  cr_assert_eq(crdt_cert_decode(mash.cert, mash.cert_len, &mc), BT_OK);
+  char fp[CRDT_FPR_LEN];
+  crdt_fingerprint(mc->b.subject.b, CRDT_PK_LEN, fp);
+  cr_assert_str_eq(dir->entries[0].fingerprint, fp);
+  cr_assert_eq(dir->nrevoked, 0);
+  crdt_directory_free(dir);
+  /* The LA revokes the MASH's certificate; the school learns it by sync. */
+  cr_assert_eq(node_dir_revoke(la.s, &mc->b.subject, "key compromised", now_ms, NULL), BT_OK);
+  sync_to(&la, &school, dfile);
+  new_file(file);
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK,
+               "still trusted until the school applies the directory");
+  cr_assert_eq(node_dir_apply(school.s, &root, now_ms, &n), BT_OK);
+  cr_assert_eq(n, 1);
+  cr_assert_eq(node_dir_apply(school.s, &root, now_ms, &n), BT_OK);
+  cr_assert_eq(n, 0, "applying twice adds nothing");
+  cr_assert_eq(node_revoke_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &grant, "revoked by LA"),
+               BT_OK);
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant),
+               BT_EREVOKED);
+  crdt_cert_free(mc);
+}
+
+Test(node_share, heads_and_governors_see_counts_only)
+{
+  uint8_t f1[CRDT_FILE_LEN], f2[CRDT_FILE_LEN];
+  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  crdt_fieldval fv[] = {{CRDT_FS_PLAN, BT_STR("cp")}};
+  crdt_body set = {.type = CRDT_OP_FIELD_SET, .known = 1};
+  crdt_body c = {.type = CRDT_OP_CONCERN, .known = 1};
+  node_counts k;
+  crdt_id grant;
+
+  new_file(f1);
+  new_file(f2);
+  set.u.fields = (crdt_fields){fv, 1};
+  cr_assert_eq(node_author_as(school.s, "dsl.jones", NODE_ROLE_DSL, f1, &set, NULL), BT_OK);
+  c.u.concern = (crdt_concern){.written_at = now_ms, .author_name = BT_STR("A Teacher"),
+                               .author_role = BT_STR("class teacher"),
+                               .facts = BT_STR("came in hungry")};
+  cr_assert_eq(node_author_as(school.s, "staff.ali", NODE_ROLE_STAFF, f1, &c, NULL), BT_OK);
+  c.u.concern.incident_at = now_ms - 10ull * 86400000; /* late December */
+  cr_assert_eq(node_author_as(school.s, "staff.ali", NODE_ROLE_STAFF, f2, &c, NULL), BT_OK);
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, f2, &g, &grant), BT_OK);
+  for (node_role r = NODE_ROLE_STAFF; r < NODE_ROLE_END; r++) {
+    int rc = node_counts_as(school.s, r, now_ms, &k);
+    cr_assert_eq(rc, node_may(r, NODE_DO_READ_COUNTS) ? BT_OK : BT_EDENIED, "role %s",
+                 node_role_name(r));
+  }
+  cr_assert_eq(node_counts_as(school.s, NODE_ROLE_GOVERNOR, now_ms, &k), BT_OK);
+  cr_assert_eq(k.files, 2);
+  cr_assert_eq(k.open, 2);
+  cr_assert_eq(k.by_plan[4], 1, "one child on a CP plan");
+  cr_assert_eq(k.by_plan[0], 1, "one with no plan recorded");
+  cr_assert_eq(k.concerns, 2);
+  cr_assert_eq(k.months[NODE_COUNT_MONTHS - 1].concerns, 1, "this month");
+  cr_assert_eq(k.months[NODE_COUNT_MONTHS - 2].concerns, 1, "last month");
+  cr_assert_eq(k.months[NODE_COUNT_MONTHS - 1].yyyymm, 202601);
+  cr_assert_eq(k.months[0].yyyymm, 202402);
+  cr_assert_eq(k.shared, 1);
+  node_view v;
+  cr_assert_eq(node_casefile_as(school.s, "gov", NODE_ROLE_GOVERNOR, f1, &v), BT_EDENIED);
+}
+
+/* A DSL's laptop: a second device of the school's org, by enrolment. */
+static void enrol_laptop(party *laptop)
+{
+  char code[NODE_ENROL_CODE_LEN];
+  uint8_t *req, *ans;
+  size_t rl, al;
+
+  open_party(laptop, NULL, 0);
+  cr_assert_eq(node_enrol_issue(school.s, "DSL laptop", 600000, now_ms, code), BT_OK);
+  cr_assert_eq(node_enrol_request(laptop->s, code, &req, &rl), BT_OK);
+  cr_assert_eq(node_enrol_answer(school.s, req, rl, now_ms, &ans, &al), BT_OK);
+  cr_assert_eq(node_enrol_accept(laptop->s, code, ans, al), BT_OK);
+  crdt_id root;
+  cr_assert_eq(node_root_pk(la.s, &root), BT_OK);
+  cr_assert_eq(node_anchor_add(laptop->s, &root), BT_OK); /* a node setting */
+  free(req);
+  free(ans);
+}
+
+Test(node_share, concurrent_rekeys_fork_and_the_next_write_merges_them)
+{
+  uint8_t file[CRDT_FILE_LEN];
+  node_grant_req gm = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  node_grant_req go = consent_req(&other, CRDT_RIGHTS_READ, CRDT_HISTORY_FROM_NOW);
+  const crdt_access *a;
+  party laptop = {0};
+  crdt_id grant, g2;
+
+  enrol_laptop(&laptop);
+  new_file(file);
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &gm, &grant), BT_OK);
+  sync_to(&school, &laptop, file);
+  cr_assert(shows(&laptop, file, "Amy") == 0); /* (a name is a field, not a note) */
+  cr_assert_eq(note(&laptop, file, "home visit, offline", NULL), BT_OK, "same org: it writes");
+  /* Offline, each starts a new epoch: the server revokes MASH, the laptop
+   * grants Elm Academy from now. */
+  cr_assert_eq(node_revoke_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &grant, "ended"),
+               BT_OK);
+  int grc = node_grant_as(laptop.s, "dsl.jones", NODE_ROLE_DSL, file, &go, &g2);
+  cr_assert_eq(grc, BT_OK, "%s", bt_errname(grc));
+  sync_to(&laptop, &school, file);
+  sync_to(&school, &laptop, file);
+  cr_assert_eq(node_access(school.s, file, &a), BT_OK);
+  cr_assert(a->fork, "two concurrent epochs");
+  cr_assert_eq(node_access(laptop.s, file, &a), BT_OK);
+  cr_assert(a->fork);
+  /* The next write merges: a new epoch for everyone who keeps access. */
+  int mrc = note(&school, file, "after the merge", NULL);
+  cr_assert_eq(mrc, BT_OK, "%d %s", mrc, bt_strerror(mrc));
+  cr_assert_eq(node_access(school.s, file, &a), BT_OK);
+  cr_assert_not(a->fork);
+  sync_to(&school, &laptop, file);
+  sync_to(&school, &mash, file);
+  sync_to(&school, &other, file);
+  cr_assert(shows(&laptop, file, "after the merge"));
+  cr_assert(shows(&other, file, "after the merge"), "Elm's grant survives the merge");
+  cr_assert(shows(&school, file, "home visit, offline"));
+  cr_assert_not(shows(&mash, file, "after the merge"), "MASH's revocation survives it");
+  cr_assert(shows(&mash, file, "home visit, offline"), "MASH read what came before");
+  const crdt_casefile *cf;
+  cr_assert_eq(node_casefile(school.s, file, &cf), BT_OK);
+  cr_assert_eq(cf->nhidden, 0);
+  close_party(&laptop);
+}

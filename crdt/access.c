@@ -51,6 +51,17 @@ void crdt_epoch_keys(const uint8_t secret[CRDT_KEY_LEN], uint8_t content[CRDT_KE
     crypto_kdf_derive_from_key(control, CRDT_KEY_LEN, 2, "btepoch_", secret);
 }
 
+void crdt_epoch_id(const uint8_t secret[CRDT_KEY_LEN], uint8_t epoch[CRDT_EPOCH_LEN])
+{
+  uint8_t k[2][CRDT_KEY_LEN], h[2][32];
+
+  crdt_epoch_keys(secret, k[0], k[1]);
+  crypto_generichash(h[0], 32, k[0], CRDT_KEY_LEN, NULL, 0);
+  crypto_generichash(h[1], 32, k[1], CRDT_KEY_LEN, NULL, 0);
+  hash2(epoch, CRDT_EPOCH_LEN, "baton/epoch-id", h[0], 32, h[1], 32);
+  sodium_memzero(k, sizeof(k));
+}
+
 void crdt_keybox_tag(const uint8_t box[CRDT_BOX_PK_LEN], uint8_t tag[CRDT_EPOCH_LEN])
 {
   hash2(tag, CRDT_EPOCH_LEN, "baton/keybox", box, CRDT_BOX_PK_LEN, NULL, 0);
@@ -181,6 +192,7 @@ typedef struct {
   int32_t *bit_of;       /* topo position -> bit, or -1 */
   crdt_acc_member *mem;  /* topo position -> the binding a valid genesis or
                           * member op makes (decoded once, when judged) */
+  crdt_id *org;          /* topo position -> its author's org, for valid ops */
   crdt_access st;        /* state for the set in `cur` */
   bits cur;
   int have_cur;
@@ -219,6 +231,7 @@ static int bits_eq(const bits *a, const bits *b)
 
 static void state_clear(crdt_access *a)
 {
+  free(a->tips);
   free(a->members);
   free(a->grants);
   free(a->epochs);
@@ -319,12 +332,81 @@ static int add_member(crdt_access *a, const crdt_acc_member *m)
 }
 
 /* Folds the valid control ops of set s into e->st. */
+/* The revokes of a set: which org each one ends a grant of. */
+typedef struct {
+  crdt_id org;
+  uint32_t pos; /* topo position of the revoke */
+} rv;
+
+static int in_past(const eval *e, uint32_t of, uint32_t i)
+{
+  return e->bit_of[i] >= 0 && has_bit(&e->past[of], (size_t)e->bit_of[i]);
+}
+
+/* Access ops an org made that a revoke of its grant did not see are void
+ * once that revoke is known: its author kept old keys and can always
+ * write "before" the revoke, so only what the revoker had seen stands
+ * (docs/access.md). */
+static int voided(const eval *e, const rv *r, size_t nr, uint32_t i)
+{
+  for (size_t k = 0; k < nr; k++)
+    if (r[k].pos != i && crdt_id_cmp(&r[k].org, &e->org[i]) == 0 &&
+        !in_past(e, r[k].pos, i) && !in_past(e, i, r[k].pos))
+      return 1; /* concurrent with the revoke */
+  return 0;
+}
+
+static int collect_revokes(const eval *e, const bits *s, rv **out, size_t *n, uint32_t *genesis)
+{
+  rv *r = NULL;
+  size_t nr = 0;
+
+  *genesis = UINT32_MAX;
+  for (size_t k = 0; k < e->nctl; k++) {
+    if (!has_bit(s, k))
+      continue;
+    uint32_t i = e->ctl[k];
+    const crdt_body *b = e->v[i].body;
+    if (b->type == CRDT_OP_GENESIS &&
+        (*genesis == UINT32_MAX || crdt_id_cmp(&e->ord[i]->id, &e->ord[*genesis]->id) < 0))
+      *genesis = i; /* two geneses in one past: the smaller id holds */
+    if (b->type != CRDT_OP_REVOKE)
+      continue;
+    for (size_t q = 0; q < e->nctl; q++) {
+      uint32_t g = e->ctl[q];
+      if (!has_bit(s, q) || e->v[g].body->type != CRDT_OP_GRANT ||
+          crdt_id_cmp(&e->ord[g]->id, &b->u.revoke.grant) != 0)
+        continue;
+      rv *nx = realloc(r, (nr + 1) * sizeof(*nx));
+      if (nx == NULL) {
+        free(r);
+        return BT_ENOMEM;
+      }
+      r = nx;
+      r[nr++] = (rv){e->v[g].body->u.grant.org, i};
+    }
+  }
+  /* A revoke made by an org whose own grant another revoke here ended,
+   * concurrently, is void itself and ends nothing. */
+  size_t kept = 0;
+  for (size_t k = 0; k < nr; k++)
+    if (!voided(e, r, nr, r[k].pos))
+      r[kept++] = r[k];
+  *out = r;
+  *n = kept;
+  return BT_OK;
+}
+
 static int fold(eval *e, const bits *s, crdt_access *a)
 {
-  size_t *epos = NULL, nep = 0;
-  int rc = BT_OK;
+  size_t *epos = NULL, nep = 0, nr = 0;
+  uint32_t genesis;
+  rv *r = NULL;
+  int rc;
 
   state_clear(a);
+  if ((rc = collect_revokes(e, s, &r, &nr, &genesis)) != 0)
+    return rc;
   for (size_t k = 0; k < e->nctl && rc == BT_OK; k++) {
     if (!has_bit(s, k))
       continue;
@@ -333,6 +415,8 @@ static int fold(eval *e, const bits *s, crdt_access *a)
     const crdt_body *b = e->v[i].body;
     crdt_acc_member m;
 
+    if ((b->type == CRDT_OP_GENESIS && i != genesis) || voided(e, r, nr, i))
+      continue;
     switch (b->type) {
     case CRDT_OP_GENESIS:
       m = e->mem[i];
@@ -388,15 +472,18 @@ static int fold(eval *e, const bits *s, crdt_access *a)
   if (rc == BT_OK) {
     /* The current epoch: the epoch op no other epoch op in s descends from. */
     size_t maxima = 0, which = 0;
-    for (size_t x = 0; x < nep; x++) {
+    if (nep && (a->tips = malloc(nep * sizeof(*a->tips))) == NULL)
+      rc = BT_ENOMEM;
+    for (size_t x = 0; x < nep && rc == BT_OK; x++) {
       int dominated = 0;
       for (size_t y = 0; y < nep && !dominated; y++)
         dominated = x != y && has_bit(&e->past[epos[y]], (size_t)e->bit_of[epos[x]]);
       if (!dominated) {
-        maxima++;
+        memcpy(a->tips[maxima++], a->epochs[x].epoch, CRDT_EPOCH_LEN);
         which = x;
       }
     }
+    a->ntips = maxima;
     a->fork = maxima > 1;
     if (maxima >= 1)
       memcpy(a->epoch, a->epochs[which].epoch, CRDT_EPOCH_LEN);
@@ -404,6 +491,7 @@ static int fold(eval *e, const bits *s, crdt_access *a)
       qsort(a->members, a->nmembers, sizeof(*a->members), cmp_member);
   }
   free(epos);
+  free(r);
   return rc;
 }
 
@@ -465,7 +553,7 @@ static uint32_t judge_genesis(eval *e, const crdt_op *op, const crdt_body *b,
 }
 
 /* Judges op (topo position i) against e->st, the state of its past. */
-static uint32_t judge(eval *e, uint32_t i, const crdt_body *b, int pub, int *genesis_seen)
+static uint32_t judge(eval *e, uint32_t i, const crdt_body *b, int pub)
 {
   const crdt_op *op = e->ord[i];
   const crdt_access *s = &e->st;
@@ -480,9 +568,9 @@ static uint32_t judge(eval *e, uint32_t i, const crdt_body *b, int pub, int *gen
   if (type == CRDT_OP_DIR_ORG || type == CRDT_OP_DIR_REVOKE)
     return CRDT_ACC_ENVELOPE; /* directory ops belong in a directory file */
   if (type == CRDT_OP_GENESIS) {
-    uint32_t r = *genesis_seen ? CRDT_ACC_GENESIS : judge_genesis(e, op, b, &e->mem[i]);
+    uint32_t r = judge_genesis(e, op, b, &e->mem[i]);
     if (r == CRDT_ACC_OK)
-      *genesis_seen = 1;
+      e->org[i] = e->mem[i].org;
     return r;
   }
   if (!s->has_genesis)
@@ -493,6 +581,7 @@ static uint32_t judge(eval *e, uint32_t i, const crdt_body *b, int pub, int *gen
     m = &e->mem[i];
   } else if ((m = crdt_access_member(s, op->h.author)) == NULL)
     return CRDT_ACC_NOT_MEMBER;
+  e->org[i] = m->org;
   rights = crdt_access_rights(s, m->org.b, ms, &mgr);
   switch (type) {
   case CRDT_OP_KEYBOX: {
@@ -523,6 +612,14 @@ static uint32_t judge(eval *e, uint32_t i, const crdt_body *b, int pub, int *gen
     if (rights != CRDT_RIGHTS_WRITE)
       return CRDT_ACC_NO_RIGHTS;
     break;
+  }
+  if (s->fork && type == CRDT_OP_MEMBER) {
+    /* A device new to a forked file joins under either tip's control
+     * key, so that it can then merge them. */
+    for (size_t k = 0; k < s->ntips; k++)
+      if (epoch_is(op->h.epoch, s->tips[k], 1))
+        return CRDT_ACC_OK;
+    return CRDT_ACC_FORK;
   }
   if (s->fork)
     return CRDT_ACC_FORK;
@@ -625,7 +722,7 @@ int crdt_access_eval(crdt_dag *d, const crdt_op **ord, size_t n,
   eval e = {.d = d, .ord = ord, .n = n, .file = file, .v = v};
   uint64_t *arena = NULL;
   size_t used = 0, cap = 0;
-  int genesis_seen = 0, rc = BT_OK;
+  int rc = BT_OK;
 
   memset(v, 0, n * sizeof(*v));
   e.byid = malloc((n ? n : 1) * sizeof(idpos));
@@ -633,9 +730,10 @@ int crdt_access_eval(crdt_dag *d, const crdt_op **ord, size_t n,
   e.ctl = malloc((n ? n : 1) * sizeof(uint32_t));
   e.bit_of = malloc((n ? n : 1) * sizeof(int32_t));
   e.mem = calloc(n ? n : 1, sizeof(crdt_acc_member));
+  e.org = calloc(n ? n : 1, sizeof(crdt_id));
   e.key = sodium_malloc(CRDT_KEY_LEN);
   e.pubkey = sodium_malloc(CRDT_KEY_LEN);
-  if (!e.byid || !e.past || !e.ctl || !e.bit_of || !e.mem || !e.key || !e.pubkey) {
+  if (!e.byid || !e.past || !e.ctl || !e.bit_of || !e.mem || !e.org || !e.key || !e.pubkey) {
     rc = BT_ENOMEM;
     goto done;
   }
@@ -659,7 +757,9 @@ int crdt_access_eval(crdt_dag *d, const crdt_op **ord, size_t n,
       e.cur = e.past[i];
       e.have_cur = 1;
     }
-    v[i].reason = judge(&e, i, v[i].body, pub, &genesis_seen);
+    v[i].reason = judge(&e, i, v[i].body, pub);
+    if (v[i].reason == CRDT_ACC_OK)
+      v[i].org = e.org[i];
     if (v[i].reason == CRDT_ACC_OK && v[i].body->known &&
         crdt_optype_control(v[i].body->type)) {
       e.bit_of[i] = (int32_t)e.nctl;
@@ -676,6 +776,7 @@ done:
   free(e.ctl);
   free(e.bit_of);
   free(e.mem);
+  free(e.org);
   sodium_free(e.key);
   sodium_free(e.pubkey);
   if (rc != BT_OK)

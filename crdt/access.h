@@ -28,7 +28,15 @@
  *   it (its author rekeys for the members it knows), content is refused.
  * - MEMBER needs write rights; GRANT, REVOKE, EPOCH and KEYBOX need a
  *   manager. A REVOKE names a valid grant in P. An EPOCH names a new epoch
- *   id and is sealed with that epoch's control key.
+ *   id and is sealed with that epoch's control key. Over a fork, a MEMBER
+ *   may use the control key of any tip (so a new device can then merge).
+ * - Two geneses in one past (only the creator's device can make a second):
+ *   the smaller op id holds the file for the ops that see both.
+ * - Once a REVOKE of an org's grant is in P, that org's access ops in P
+ *   that the revoke did not have in its own past are void: the org kept its
+ *   old keys and could always write "before" the revoke, so only what the
+ *   revoker had seen stands. (Its entries are judged as ever; a case file
+ *   flags those the revoker had not seen, CRDT_CF_UNSEEN_REVOKED.)
  * An op that breaks a rule is kept (every node holds the same ops) but does
  * not count: it is hidden from the case file, with its reason, and a hidden
  * control op changes nothing. The verdict depends on P alone, so it is the
@@ -62,6 +70,11 @@ void crdt_control_id(const uint8_t epoch[CRDT_EPOCH_LEN], uint8_t out[CRDT_EPOCH
 /* Content and control keys of an epoch secret. */
 void crdt_epoch_keys(const uint8_t secret[CRDT_KEY_LEN], uint8_t content[CRDT_KEY_LEN],
                      uint8_t control[CRDT_KEY_LEN]);
+/* An epoch's id from its secret: H("baton/epoch-id" || H(content key) ||
+ * H(control key))[:16]. Ids commit to their keys, so a key set received
+ * from anyone can be checked: a secret that does not hash to the epoch it
+ * claims is refused (a stranger cannot poison a node's keys). */
+void crdt_epoch_id(const uint8_t secret[CRDT_KEY_LEN], uint8_t epoch[CRDT_EPOCH_LEN]);
 /* A keybox's header epoch: its recipient's tag. */
 void crdt_keybox_tag(const uint8_t box[CRDT_BOX_PK_LEN], uint8_t tag[CRDT_EPOCH_LEN]);
 /* The key of public envelopes (keyboxes, directory files): anyone holding
@@ -148,6 +161,8 @@ typedef struct crdt_access {
   crdt_id holder_box;
   uint8_t epoch[CRDT_EPOCH_LEN];  /* current epoch (valid when !fork) */
   int fork;                       /* concurrent epochs: rekey before writing */
+  uint8_t (*tips)[CRDT_EPOCH_LEN]; /* the epochs no other descends from */
+  size_t ntips;                   /* (more than one: a fork) */
   crdt_acc_member *members;       /* ascending by device */
   size_t nmembers;
   crdt_acc_grant *grants;         /* valid grants, in topological order */
@@ -160,6 +175,7 @@ typedef struct crdt_access {
 typedef struct {
   crdt_body *body;   /* NULL when unreadable; owned by the caller after eval */
   uint32_t reason;   /* crdt_acc_reason */
+  crdt_id org;       /* its author's org as judged at the op (zero: none) */
 } crdt_acc_verdict;
 
 /* Opens and judges every op of ord (d's topological order, n ops) for

@@ -37,6 +37,8 @@ typedef struct {
   tagset *tags;
   size_t ntags;
   crdt_casefile *cf;
+  crdt_id *orgs;          /* access builds: author org per topo position */
+  uint8_t *skip;          /* access builds: ops hidden by the rules */
 } build;
 
 /* qsort, but fine with an empty (possibly NULL) array. */
@@ -290,6 +292,29 @@ static int cmp_str(const void *a, const void *b)
   return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+/* Whether entry i's author's org (as judged at the entry) had a grant
+ * ended by a valid revoke the entry is concurrent with (neither saw the
+ * other). Every valid revoke counts, not only the first of a grant. */
+static int unseen_by_revoke(build *b, uint32_t i)
+{
+  const crdt_id *org = &b->orgs[i];
+
+  if (crdt_id_is_zero(org))
+    return 0;
+  for (uint32_t r = 0; r < b->n; r++) {
+    const crdt_body *rb = b->bodies[r];
+    if (b->skip[r] || rb == NULL || !rb->known || rb->type != CRDT_OP_REVOKE)
+      continue;
+    int64_t g = find(b, &rb->u.revoke.grant);
+    if (g < 0 || b->bodies[g] == NULL || b->bodies[g]->type != CRDT_OP_GRANT ||
+        crdt_id_cmp(&b->bodies[g]->u.grant.org, org) != 0)
+      continue;
+    if (!precedes(b, i, r) && !precedes(b, r, i))
+      return 1;
+  }
+  return 0;
+}
+
 static int finish(build *b)
 {
   crdt_casefile *cf = b->cf;
@@ -306,6 +331,9 @@ static int finish(build *b)
   sort(cf->tags, cf->ntags, sizeof(bt_str), cmp_str);
   for (size_t e = 0; e < cf->nentries; e++)
     sort(cf->entries[e].links, cf->entries[e].nlinks, sizeof(crdt_id), cmp_id);
+  for (uint32_t i = 0; b->orgs && i < b->n; i++) /* before the sort: entry_of */
+    if (b->entry_of[i] >= 0 && unseen_by_revoke(b, i))
+      cf->entries[b->entry_of[i]].flags |= CRDT_CF_UNSEEN_REVOKED;
   sort(cf->entries, cf->nentries, sizeof(crdt_cf_entry), cmp_entry);
   sort(cf->unknown, cf->nunknown, sizeof(crdt_id), cmp_id);
   for (uint32_t i = 0; i < b->n; i++)
@@ -316,6 +344,7 @@ static int finish(build *b)
   for (size_t e = 0; e < cf->nentries; e++)
     if (crdt_dag_equivocated(b->d, &cf->entries[e].op->id))
       cf->entries[e].flags |= CRDT_CF_EQUIVOCATED;
+
   if ((cf->heads = calloc(nh ? nh : 1, sizeof(crdt_id))) == NULL)
     return BT_ENOMEM;
   cf->nheads = crdt_dag_heads(b->d, cf->heads, nh);
@@ -346,7 +375,7 @@ static int cmp_hidden(const void *a, const void *b)
 /* Opens every op: with the opener, or (access builds) through the access
  * rules, which also decide which ops count. */
 static int open_all(build *b, crdt_cf_opener open, void *ctx, const uint8_t *file,
-                    crdt_key_lookup key, uint8_t *skip)
+                    crdt_key_lookup key)
 {
   crdt_acc_verdict *v;
   int rc;
@@ -371,8 +400,13 @@ static int open_all(build *b, crdt_cf_opener open, void *ctx, const uint8_t *fil
   if ((v = malloc((b->n ? b->n : 1) * sizeof(*v))) == NULL)
     return BT_ENOMEM;
   rc = crdt_access_eval(b->d, b->ord, b->n, file, key, ctx, v, &b->cf->access);
+  for (uint32_t i = 0; i < b->n && rc == BT_OK; i++)
+    b->bodies[i] = v[i].body; /* all first: the casefile frees (and wipes) them */
+  if (rc == BT_OK && (b->orgs = malloc((b->n ? b->n : 1) * sizeof(crdt_id))) == NULL)
+    rc = BT_ENOMEM;
+  for (uint32_t i = 0; i < b->n && rc == BT_OK; i++)
+    b->orgs[i] = v[i].org;
   for (uint32_t i = 0; i < b->n && rc == BT_OK; i++) {
-    b->bodies[i] = v[i].body;
     if (v[i].reason == CRDT_ACC_OK || v[i].reason == CRDT_ACC_UNREADABLE)
       continue;
     crdt_cf_hidden *nh = realloc(b->cf->hidden, (b->cf->nhidden + 1) * sizeof(*nh));
@@ -382,7 +416,7 @@ static int open_all(build *b, crdt_cf_opener open, void *ctx, const uint8_t *fil
     }
     b->cf->hidden = nh;
     nh[b->cf->nhidden++] = (crdt_cf_hidden){b->ord[i]->id, v[i].reason};
-    skip[i] = 1;
+    b->skip[i] = 1;
   }
   free(v);
   sort(b->cf->hidden, b->cf->nhidden, sizeof(crdt_cf_hidden), cmp_hidden);
@@ -393,26 +427,26 @@ static int build_any(crdt_dag *d, crdt_cf_opener open, void *ctx, const uint8_t 
                      crdt_key_lookup key, crdt_casefile **out)
 {
   build b = {.d = d};
-  uint8_t *skip = NULL;
   int rc;
 
   if ((b.cf = calloc(1, sizeof(*b.cf))) == NULL)
     return BT_ENOMEM;
   if ((rc = run(&b)) != 0)
     goto done;
-  if ((skip = calloc(b.n ? b.n : 1, 1)) == NULL) {
+  if ((b.skip = calloc(b.n ? b.n : 1, 1)) == NULL) {
     rc = BT_ENOMEM;
     goto done;
   }
-  if ((rc = open_all(&b, open, ctx, file, key, skip)) != 0)
+  if ((rc = open_all(&b, open, ctx, file, key)) != 0)
     goto done;
   for (uint32_t i = 0; i < b.n && rc == BT_OK; i++)
-    if (!skip[i])
+    if (!b.skip[i])
       rc = process(&b, i);
   if (rc == BT_OK)
     rc = finish(&b);
 done:
-  free(skip);
+  free(b.skip);
+  free(b.orgs);
   for (uint32_t f = 0; f < CRDT_FS_END; f++)
     free(b.cur[f]);
   for (size_t j = 0; j < b.ntags; j++)

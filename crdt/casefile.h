@@ -37,6 +37,9 @@ enum {
   CRDT_CF_BADREF = 2,      /* its reference is not honoured */
   CRDT_CF_DONE = 4,        /* an action with a done marker */
   CRDT_CF_CORRECTED = 8,   /* an entry some correction points at */
+  CRDT_CF_UNSEEN_REVOKED = 16, /* by an org whose grant a revoke ended, and
+                                  concurrent with that revoke: the revoker had
+                                  not seen it (it may be back-dated) */
 };
 
 typedef struct {

@@ -1,5 +1,7 @@
 /* node/counts.c: the counts view (users.h): numbers over every readable
- * case file, nothing that names or describes a child. */
+ * case file, nothing that names or describes a child. An extract (a file
+ * tagged "extract", node/share.h) is a copy of part of another file, the
+ * same child: it is not counted again. */
 #include "node/users.h"
 
 #include <errno.h>
@@ -42,6 +44,14 @@ static int list_files(node_store *s, uint8_t **out, size_t *n)
   }
   *out = ids;
   return BT_OK;
+}
+
+static int is_extract(const crdt_casefile *cf)
+{
+  for (size_t i = 0; i < cf->ntags; i++)
+    if (bt_str_eq(cf->tags[i], BT_STR("extract")))
+      return 1;
+  return 0;
 }
 
 static uint32_t month_add(uint32_t yyyymm, int k)
@@ -104,7 +114,8 @@ int node_counts_as(node_store *s, node_role role, uint64_t now_ms, node_counts *
   for (size_t i = 0; i < n && rc == BT_OK; i++) {
     const crdt_casefile *cf;
     rc = node_casefile(s, files + i * CRDT_FILE_LEN, &cf);
-    if (rc == BT_OK && cf->access && cf->access->has_genesis && cf->fields[CRDT_FS_GIVEN].n)
+    if (rc == BT_OK && cf->access && cf->access->has_genesis && cf->fields[CRDT_FS_GIVEN].n &&
+        !is_extract(cf))
       count_file(cf, s->org_pk.b, now_ms, out);
   }
   free(files);

@@ -1,7 +1,13 @@
-/* node/dir.c: the LA directory file in the store. */
+/* node/dir.c: the LA directory file in the store.
+ *
+ * The root key is the directory's only author that counts, but anyone may
+ * put ops in the file (it is public, and carried like any other): nothing
+ * the LA node authors depends on them. Its own ops form one chain, read
+ * from the per-author seq index rather than from the file's heads. */
 #include "node/dir.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sodium.h>
 
 #include "crdt/access.h"
@@ -25,39 +31,92 @@ int node_dir_track(node_store *s, const crdt_id *root)
   return node_file_track(s, file, epoch, NULL);
 }
 
-/* Seals b as the root's next op in its directory and stores it. */
+/* The root's latest ops in its directory file: the ids at its highest
+ * sequence number (more than one only if it ever equivocated), ascending,
+ * and that number (0: none yet). They come from the per-author seq index
+ * (docs/store.md: file | author | seq | id), so ops any other key put in
+ * the file, which anyone may send, neither become parents of the root's
+ * ops nor move its sequence numbers. */
+static int root_tip(node_store *s, MDB_txn *t, const uint8_t *file, const crdt_id *root,
+                    crdt_id tip[CRDT_PARENTS_MAX], size_t *ntip, uint64_t *seq)
+{
+  enum { PL = CRDT_FILE_LEN + CRDT_PK_LEN };
+  uint8_t k[PL + 8 + CRDT_ID_LEN];
+  MDB_val key = {sizeof(k), k}, v;
+  MDB_cursor *c;
+  size_t n = 0;
+  int rc;
+
+  memcpy(k, file, CRDT_FILE_LEN);
+  memcpy(k + CRDT_FILE_LEN, root->b, CRDT_PK_LEN);
+  memset(k + PL, 0xff, 8 + CRDT_ID_LEN);
+  *seq = 0;
+  if ((rc = mdb_cursor_open(t, s->db[DB_SEQ], &c)) != 0)
+    return node__err(rc);
+  rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+  if (rc == 0)
+    rc = mdb_cursor_get(c, &key, &v, MDB_PREV);
+  else if (rc == MDB_NOTFOUND) /* nothing after the root's keys: the last may be one */
+    rc = mdb_cursor_get(c, &key, &v, MDB_LAST);
+  /* Backwards from the highest seq, while the seq stays the same. */
+  while (rc == 0 && n < CRDT_PARENTS_MAX && key.mv_size == sizeof(k) &&
+         memcmp(key.mv_data, k, PL) == 0) {
+    const uint8_t *p = (const uint8_t *)key.mv_data + PL;
+    uint64_t q = 0;
+    for (int i = 0; i < 8; i++)
+      q = q << 8 | p[i];
+    if (n > 0 && q != *seq)
+      break;
+    *seq = q;
+    memcpy(tip[n++].b, p + 8, CRDT_ID_LEN);
+    rc = mdb_cursor_get(c, &key, &v, MDB_PREV);
+  }
+  mdb_cursor_close(c);
+  for (size_t i = 0; i < n / 2; i++) { /* descending -> ascending */
+    crdt_id x = tip[i];
+    tip[i] = tip[n - 1 - i];
+    tip[n - 1 - i] = x;
+  }
+  *ntip = n;
+  return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
+}
+
+/* Seals b as the root's next op in its directory and stores it, in one
+ * write transaction with the read of the root's latest ops, so two
+ * processes never seal the same seq. Its parents are those latest ops
+ * only: the root's ops form one chain whatever else the file holds. */
 static int author(node_store *s, crdt_body *b, crdt_id *id)
 {
-  crdt_id root, heads[CRDT_PARENTS_MAX];
-  uint8_t file[CRDT_FILE_LEN], nonce[CRDT_NONCE_LEN];
+  crdt_id root, tip[CRDT_PARENTS_MAX];
+  uint8_t file[CRDT_FILE_LEN], epoch[CRDT_EPOCH_LEN], nonce[CRDT_NONCE_LEN];
   node_secret *sk = NULL;
   node_ingest_result res = {0};
   crdt_op *op = NULL;
-  size_t nh = 0, nops = 0;
+  size_t ntip = 0;
+  uint64_t seq = 0;
+  MDB_txn *t;
   int rc;
 
   if ((rc = node_root_pk(s, &root)) != 0 || (rc = node_root_sk(s, &sk)) != 0)
     return rc;
   node_dir_file(&root, file);
-  if ((rc = node_dir_track(s, &root)) != 0 ||
-      (rc = node_heads(s, file, heads, CRDT_PARENTS_MAX, &nh)) != 0 ||
-      (rc = node_file_ops(s, file, NULL, 0, &nops)) != 0)
+  crdt_public_epoch(file, epoch);
+  if ((rc = node__txn(s, 0, &t)) != 0)
     goto out;
-  if (nh > CRDT_PARENTS_MAX) {
-    rc = BT_ETOOBIG; /* cannot happen: the root is the only author */
-    goto out;
+  if ((rc = node__track_txn(s, t, file, epoch, NULL)) == 0)
+    rc = root_tip(s, t, file, &root, tip, &ntip, &seq);
+  if (rc == 0) {
+    b->known = 1;
+    b->user = BT_STR("la");
+    b->hlc = crdt_hlc_now(&s->hlc, node__now_ms(s));
+    randombytes_buf(nonce, sizeof(nonce));
+    rc = crdt_directory_seal(file, node_secret_bytes(sk), seq + 1, tip, ntip, b, nonce, &op);
   }
-  b->known = 1;
-  b->user = BT_STR("la");
-  b->hlc = crdt_hlc_now(&s->hlc, node__now_ms(s));
-  randombytes_buf(nonce, sizeof(nonce));
-  /* The root is the directory's only author: its seq is the op count. */
-  if ((rc = crdt_directory_seal(file, node_secret_bytes(sk), nops + 1, heads, nh, b, nonce,
-                                &op)) != 0)
-    goto out;
-  bt_bytes env = {op->env, op->env_len};
-  if ((rc = node_ingest(s, &env, 1, &res, NULL)) == 0 && res.status != NODE_STORED)
+  if (rc == 0 && (rc = node__ingest_txn(s, t, &op, 1, &res, NULL)) == 0 &&
+      res.status != NODE_STORED)
     rc = res.reason ? res.reason : BT_ESTORE;
+  rc = node__txn_end(t, rc);
+  node__cache_drop(s, file);
   if (rc == 0 && id)
     *id = op->id;
 out:
@@ -85,9 +144,37 @@ int node_dir_revoke(node_store *s, const crdt_id *subject, const char *reason, u
   return author(s, &b, op);
 }
 
+/* The ids of the file's stored ops. Another process may store more
+ * between counting and listing: the list grows and is read again, a few
+ * times; after that the ops beyond what fits wait for the next read. */
+static int list_ops(node_store *s, const uint8_t *file, crdt_id **out, size_t *n)
+{
+  crdt_id *ids = NULL, *p;
+  size_t cap = 0, got = 0;
+  int rc;
+
+  for (int tries = 0;; tries++) {
+    if ((rc = node_file_ops(s, file, ids, cap, &got)) != 0)
+      break;
+    if (got <= cap || tries == 4) {
+      *out = ids;
+      *n = got < cap ? got : cap;
+      return BT_OK;
+    }
+    cap = got + 16;
+    if ((p = realloc(ids, cap * sizeof(*ids))) == NULL) {
+      rc = BT_ENOMEM;
+      break;
+    }
+    ids = p;
+  }
+  free(ids);
+  return rc;
+}
+
 int node_dir_get(node_store *s, const crdt_id *root, uint64_t now_ms, crdt_directory **out)
 {
-  uint8_t file[CRDT_FILE_LEN], hk[16];
+  uint8_t file[CRDT_FILE_LEN], epoch[CRDT_EPOCH_LEN], hk[16];
   crdt_id *ids = NULL;
   crdt_dag *d = NULL;
   size_t n = 0;
@@ -95,13 +182,11 @@ int node_dir_get(node_store *s, const crdt_id *root, uint64_t now_ms, crdt_direc
 
   node_dir_file(root, file);
   randombytes_buf(hk, sizeof(hk));
-  if ((rc = node_heads(s, file, NULL, 0, &n)) != 0) /* BT_ENOFILE if unknown */
+  if ((rc = node_file_epoch(s, file, epoch)) != 0) /* BT_ENOFILE if not tracked */
     return rc;
-  if ((rc = node_file_ops(s, file, NULL, 0, &n)) != 0)
+  if ((rc = list_ops(s, file, &ids, &n)) != 0)
     return rc;
-  if ((ids = calloc(n ? n : 1, sizeof(*ids))) == NULL)
-    return BT_ENOMEM;
-  if ((rc = node_file_ops(s, file, ids, n, &n)) != 0 || (rc = crdt_dag_new(&d, hk)) != 0)
+  if ((rc = crdt_dag_new(&d, hk)) != 0)
     goto out;
   for (size_t i = 0; i < n && rc == 0; i++) {
     crdt_op *op;

@@ -5,7 +5,10 @@
  * root key alone (crdt_file_id(root, zero salt)), so every node that trusts
  * the LA knows which file to ask for and to carry. The LA node (the one
  * holding the root key) authors its ops; every other node stores them like
- * any other file's and reads them with the public key. */
+ * any other file's and reads them with the public key. Anyone can add ops
+ * to the file: they count for nobody (crdt_directory_build rejects them)
+ * and the LA node's own ops never build on them (each names the root's
+ * previous op as its parent, its seq the root's next). */
 #ifndef BT_NODE_DIR_H
 #define BT_NODE_DIR_H
 

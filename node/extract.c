@@ -2,7 +2,9 @@
  *
  * Chosen entries are encoded (canonical, so byte-equal to what the source
  * op decrypts to) before anything is written: the materialised file they
- * come from is borrowed and a write to the store would invalidate it. */
+ * come from is borrowed and a write to the store would invalidate it.
+ * Everything node_grant_as and the other ops would refuse is checked
+ * before the extract is created, so a refused extract leaves no file. */
 #include "node/share.h"
 
 #include <msgpack.h>
@@ -13,7 +15,10 @@
 #include "crdt/date.h"
 #include "crdt/err.h"
 #include "crdt/mp.h"
+#include "node/org.h"
 #include "node/store_int.h"
+
+#define EXTRACT_TAG "extract" /* every extract carries it (share.h; counts.c) */
 
 typedef struct {
   crdt_id source;
@@ -27,15 +32,16 @@ static void copies_free(copied *c, size_t n)
   free(c);
 }
 
+/* out->body is initialised whatever happens: the caller destroys it. */
 static int encode_entry(const crdt_casefile *cf, const crdt_id *id, copied *out)
 {
   const crdt_cf_entry *e = crdt_casefile_entry(cf, id);
   int rc;
 
+  msgpack_sbuffer_init(&out->body);
   if (e == NULL)
     return BT_ENOTFOUND;
   out->source = *id;
-  msgpack_sbuffer_init(&out->body);
   if ((rc = crdt_body_encode(e->body, &out->body)) != 0)
     return rc;
   return out->body.size > CRDT_COPY_MAX ? BT_ETOOBIG : BT_OK;
@@ -58,6 +64,46 @@ static int copy_op(node_store *s, const char *user, node_role role, const uint8_
   return node_author_as(s, user, role, into, &b, id);
 }
 
+/* Only the org that holds the file shares it (node_grant_as's rule; the
+ * decision op goes into it). */
+static int check_holder(const node_store *s, const crdt_casefile *cf, uint64_t ms)
+{
+  int manager = 0;
+
+  if (!s->has_org || cf->access == NULL || !cf->access->has_genesis)
+    return BT_EDENIED;
+  if (crdt_access_rights(cf->access, s->org_pk.b, ms, &manager) != CRDT_RIGHTS_WRITE ||
+      !manager)
+    return BT_EDENIED;
+  return BT_OK;
+}
+
+/* Encodes the chosen entries and copies the child's identity out of the
+ * borrowed main file, checking each copy as its op will be checked. */
+static int gather(const crdt_casefile *cf, const uint8_t *file, const crdt_id *entries,
+                  size_t n, copied *c, char names[3][CRDT_STR_MAX], crdt_fieldval fv[3])
+{
+  static const uint32_t fs[3] = {CRDT_FS_GIVEN, CRDT_FS_FAMILY, CRDT_FS_DOB};
+  int rc = BT_OK;
+
+  for (size_t i = 0; i < n && rc == BT_OK; i++) {
+    crdt_copy r;
+    if ((rc = encode_entry(cf, &entries[i], &c[i])) != 0)
+      break;
+    r = (crdt_copy){{(const char *)file, CRDT_FILE_LEN}, c[i].source,
+                    {c[i].body.data, c[i].body.size}};
+    rc = crdt_rec_check(crdt_body_schema(CRDT_OP_COPY), &r);
+  }
+  for (int k = 0; k < 3 && rc == BT_OK; k++) {
+    bt_str v = first(cf, fs[k]);
+    if (v.len == 0 || v.len > CRDT_STR_MAX)
+      return BT_EMISSING;
+    memcpy(names[k], v.p, v.len);
+    fv[k] = (crdt_fieldval){fs[k], {names[k], v.len}};
+  }
+  return rc;
+}
+
 int node_extract_as(node_store *s, const char *user, node_role role,
                     const uint8_t file[CRDT_FILE_LEN], const crdt_id *entries, size_t n,
                     const node_grant_req *g, uint8_t extract[CRDT_FILE_LEN])
@@ -65,58 +111,55 @@ int node_extract_as(node_store *s, const char *user, node_role role,
   const crdt_casefile *cf;
   crdt_fieldval fv[3];
   char names[3][CRDT_STR_MAX];
+  crdt_body create = {.type = CRDT_OP_FILE_CREATE, .known = 1};
+  crdt_body tag = {.type = CRDT_OP_TAG_ADD, .known = 1};
+  crdt_body d = {.type = CRDT_OP_DECISION, .known = 1};
+  crdt_cert *pc = NULL;
   copied *c = NULL;
+  uint64_t ms = node__now_ms(s);
   crdt_id grant;
-  size_t nc = 0, nf = 0;
   int rc;
 
   if (!node_may(role, NODE_DO_SHARE))
     return BT_EDENIED;
   if (n == 0 || n > 10000)
     return BT_EINVAL;
-  if ((rc = node_casefile(s, file, &cf)) != 0)
-    return rc;
-  if ((c = calloc(n, sizeof(*c))) == NULL)
-    return BT_ENOMEM;
-  for (; nc < n && rc == BT_OK; nc++)
-    rc = encode_entry(cf, &entries[nc], &c[nc]);
-  /* The child's identity, copied out of the borrowed file now. */
-  const uint32_t fs[3] = {CRDT_FS_GIVEN, CRDT_FS_FAMILY, CRDT_FS_DOB};
-  for (int k = 0; k < 3 && rc == BT_OK; k++) {
-    bt_str v = first(cf, fs[k]);
-    if (v.len == 0 || v.len > CRDT_STR_MAX) {
-      rc = BT_EMISSING;
-      break;
-    }
-    memcpy(names[k], v.p, v.len);
-    fv[nf++] = (crdt_fieldval){fs[k], {names[k], v.len}};
+  crdt_grant gr; /* what node_grant_as would refuse, refused before anything exists */
+  if ((rc = node__grant_check(s, user, g, ms, &pc, &gr)) != 0)
+    goto out;
+  /* The main file records the decision to share, and with whom. */
+  d.u.decision = (crdt_decision){
+    .decision = CRDT_DECIDE_SHARE, .with_whom = pc->b.name, .purpose = g->purpose,
+    .reason = bt_strz(g->basis == CRDT_BASIS_CONSENT ? "extract shared with consent"
+                                                     : g->reason),
+    .decided_by = bt_strz(user), .decided_on = crdt_date_from_ms(ms)};
+  if ((rc = crdt_rec_check(crdt_body_schema(CRDT_OP_DECISION), &d.u.decision)) != 0)
+    goto out;
+  if ((c = calloc(n, sizeof(*c))) == NULL) {
+    rc = BT_ENOMEM;
+    goto out;
   }
-  if (rc == BT_OK) {
-    crdt_body create = {.type = CRDT_OP_FILE_CREATE, .known = 1};
-    create.u.fields = (crdt_fields){fv, nf};
-    rc = node_file_create_as(s, user, role, &create, extract, NULL);
-  }
-  for (size_t i = 0; i < nc && rc == BT_OK; i++)
+  if ((rc = node_casefile(s, file, &cf)) != 0 || (rc = check_holder(s, cf, ms)) != 0 ||
+      (rc = gather(cf, file, entries, n, c, names, fv)) != 0)
+    goto out;
+  /* Everything checked: from here on only the store can fail. The tag
+   * marks the file as an extract (share.h), so counts skip it. */
+  create.u.fields = (crdt_fields){fv, 3};
+  tag.u.tag = (crdt_tag){BT_STR(EXTRACT_TAG)};
+  if ((rc = node_file_create_as(s, user, role, &create, extract, NULL)) != 0 ||
+      (rc = node_author_as(s, user, role, extract, &tag, NULL)) != 0)
+    goto out;
+  for (size_t i = 0; i < n && rc == BT_OK; i++)
     rc = copy_op(s, user, role, extract, file, &c[i], NULL);
   if (rc == BT_OK)
     rc = node_grant_as(s, user, role, extract, g, &grant);
-  if (rc == BT_OK) {
-    /* The main file records the decision to share, and with whom. */
-    crdt_cert *pc = NULL;
-    crdt_body d = {.type = CRDT_OP_DECISION, .known = 1};
-    if ((rc = crdt_cert_decode(g->org_cert, g->org_cert_len, &pc)) == 0) {
-      d.u.decision = (crdt_decision){
-        .decision = CRDT_DECIDE_SHARE, .with_whom = pc->b.name, .purpose = g->purpose,
-        .reason = bt_strz(g->basis == CRDT_BASIS_CONSENT ? "extract shared with consent"
-                                                         : g->reason),
-        .decided_by = bt_strz(user),
-        .decided_on = crdt_date_from_ms(node__now_ms(s))};
-      rc = node_author_as(s, user, role, file, &d, NULL);
-      crdt_cert_free(pc);
-    }
-  }
+  if (rc == BT_OK)
+    rc = node_author_as(s, user, role, file, &d, NULL);
+out:
   sodium_memzero(names, sizeof(names));
-  copies_free(c, n);
+  if (c)
+    copies_free(c, n);
+  crdt_cert_free(pc);
   return rc;
 }
 
@@ -133,10 +176,10 @@ int node_extract_link_as(node_store *s, const char *user, node_role role,
     return BT_EDENIED;
   if ((rc = node_casefile(s, extract, &cf)) != 0)
     return rc;
+  /* Whatever copy_op returns, the plaintext encoded here is wiped. */
   if ((rc = encode_entry(cf, reply, &c)) == BT_OK)
     rc = copy_op(s, user, role, file, extract, &c, out);
-  if (rc != BT_ENOTFOUND)
-    crdt_mp_secure_destroy(&c.body);
+  crdt_mp_secure_destroy(&c.body);
   return rc;
 }
 

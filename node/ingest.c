@@ -848,8 +848,36 @@ static int last_seq(node_store *s, MDB_txn *t, const uint8_t *file, uint64_t *se
 }
 
 /* A new op must come after its parents in HLC order even when their
- * authors' clocks ran ahead of ours: merge their HLCs (decrypted with the
- * key of their epoch), or for a parent we cannot read, the end of its hour. */
+ * authors' clocks ran ahead of ours: merge the HLCs of parents read with a
+ * key of the file (written by someone who held it). A parent read with
+ * the public key (a keybox: anyone can make one) or not readable at all
+ * (then the start of its hour stands for it) is followed only within the
+ * allowed skew: a stranger must not drag this node's clock, and so the
+ * time its ops claim, into the future. *trusted says which. */
+static int parent_hlc(node_store *s, MDB_txn *t, const uint8_t *file, const crdt_op *op,
+                      crdt_hlc_ts *out, int *trusted)
+{
+  uint8_t pub[CRDT_KEY_LEN];
+  node_secret *key = NULL;
+  crdt_body *body = NULL;
+  int rc;
+
+  if ((rc = node__epoch_key(s, t, file, op->h.epoch, &key)) != 0 && rc != BT_EEPOCH)
+    return rc;
+  if (key != NULL)
+    rc = crdt_op_decrypt(op, node_secret_bytes(key), &body);
+  *trusted = key != NULL && rc == 0;
+  if (key == NULL || rc != 0) {
+    crdt_public_key(file, op->h.epoch, pub);
+    rc = crdt_op_decrypt(op, pub, &body);
+    sodium_memzero(pub, sizeof(pub));
+  }
+  node_secret_free(key);
+  *out = rc == 0 ? body->hlc : crdt_hlc_make((uint64_t)op->h.hour * 3600000, 0);
+  crdt_body_free(body);
+  return rc == BT_ENOMEM ? rc : BT_OK;
+}
+
 static int merge_parent_clocks(node_store *s, MDB_txn *t, const uint8_t *file,
                                const crdt_id *ps, size_t n)
 {
@@ -858,28 +886,20 @@ static int merge_parent_clocks(node_store *s, MDB_txn *t, const uint8_t *file,
 
   for (size_t i = 0; i < n; i++) {
     MDB_val k = {CRDT_ID_LEN, (void *)ps[i].b}, v;
-    crdt_body *body;
+    crdt_hlc_ts ts;
     crdt_op *op;
-    int rc;
+    int rc, trusted;
 
     if ((rc = mdb_get(t, s->db[DB_OPS], &k, &v)) != 0)
       return node__err(rc);
     if (crdt_op_decode(v.mv_data, v.mv_size, &op) != 0)
       return BT_ECORRUPT;
-    node_secret *key = NULL;
-    if ((rc = node__epoch_key(s, t, file, op->h.epoch, &key)) != 0 && rc != BT_EEPOCH) {
-      crdt_op_free(op);
-      return rc;
-    }
-    if (key != NULL && crdt_op_decrypt(op, node_secret_bytes(key), &body) == 0) {
-      crdt_hlc_recv(&s->hlc, body->hlc, wall, &skewed);
-      crdt_body_free(body);
-    } else {
-      uint64_t end = ((uint64_t)op->h.hour + 1) * 3600000 - 1;
-      crdt_hlc_recv(&s->hlc, crdt_hlc_make(end, 0), wall, &skewed);
-    }
-    node_secret_free(key);
+    rc = parent_hlc(s, t, file, op, &ts, &trusted);
     crdt_op_free(op);
+    if (rc != 0)
+      return rc;
+    if (trusted || crdt_hlc_ms(ts) <= wall + s->hlc.max_skew_ms)
+      crdt_hlc_recv(&s->hlc, ts, wall, &skewed);
   }
   return BT_OK;
 }

@@ -20,6 +20,7 @@
 #define MS_PER_DAY UINT64_C(86400000)
 
 static int reload(node_store *s, int rc);
+static int org_made(node_store *s, MDB_txn *t, int rc, int adopted);
 
 static int kr_get(node_store *s, MDB_txn *t, const char *key, MDB_val *v)
 {
@@ -122,7 +123,7 @@ int node_org_create(node_store *s, const node_org_info *info)
            (rc = kr_put_secret(s, t, K_BOX, node_secret_bytes(box), 32)) == 0 &&
            (rc = kr_put(s, t, K_ORGCERT, ocert, olen)) == 0)
     rc = kr_put(s, t, K_DEVCERT, dcert, dlen);
-  rc = reload(s, node__txn_end(t, rc));
+  rc = org_made(s, t, rc, 0);
 out:
   node_secret_free(sign);
   node_secret_free(box);
@@ -216,6 +217,52 @@ static int reload(node_store *s, int rc)
   return rc;
 }
 
+/* Keyboxes for this org that were stored before the node had one (it
+ * carried the files as a relay): ingest takes a keybox only once there is
+ * an org to open it, so the new org takes them here, inside t, after
+ * node__org_load(t) has set box_tag. Every stored op is looked at once:
+ * an org is made once per node. Ops that do not decode are no keybox of
+ * ours (node__keybox_take ignores those it cannot use, too). */
+static int take_keyboxes(node_store *s, MDB_txn *t)
+{
+  MDB_cursor *c;
+  MDB_val k, v;
+  int mrc, rc = BT_OK;
+
+  if (!s->has_org)
+    return BT_OK;
+  if ((mrc = mdb_cursor_open(t, s->db[DB_OPS], &c)) != 0)
+    return node__err(mrc);
+  for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && rc == BT_OK;
+       mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    crdt_op *op;
+    if (crdt_op_decode(v.mv_data, v.mv_size, &op) != 0)
+      continue;
+    if (memcmp(op->h.epoch, s->box_tag, CRDT_EPOCH_LEN) == 0)
+      rc = node__keybox_take(s, t, op);
+    crdt_op_free(op);
+  }
+  mdb_cursor_close(c);
+  if (rc == BT_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+    rc = node__err(mrc);
+  return rc;
+}
+
+/* Ends the transaction that made this node's org: with the org loaded
+ * inside it, keeps the keyboxes already stored for an adopted org (one
+ * created here has box keys nobody has seen yet, so none can exist), then
+ * reloads what was committed (whatever happened) and drops materialised
+ * files that the keys may have opened. */
+static int org_made(node_store *s, MDB_txn *t, int rc, int adopted)
+{
+  if (rc == BT_OK && (rc = node__org_load(s, t)) == BT_OK && adopted)
+    rc = take_keyboxes(s, t);
+  rc = node__txn_end(t, rc);
+  node__cache_drop(s, NULL);
+  int lrc = reload(s, BT_OK);
+  return rc != BT_OK ? rc : lrc;
+}
+
 int node_org_install(node_store *s, const uint8_t *cert, size_t len, uint64_t now_ms)
 {
   node_org o;
@@ -286,7 +333,7 @@ int node_org_adopt(node_store *s, const uint8_t sign_sk[CRDT_SK_LEN], const uint
            (rc = kr_put_secret(s, t, K_BOX, box_sk, 32)) == 0 &&
            (rc = kr_put(s, t, K_ORGCERT, org_cert, org_len)) == 0)
     rc = kr_put(s, t, K_DEVCERT, dev_cert, dev_len);
-  rc = reload(s, node__txn_end(t, rc));
+  rc = org_made(s, t, rc, 1);
 out:
   crdt_cert_free(oc);
   crdt_cert_free(dc);

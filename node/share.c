@@ -25,6 +25,10 @@ typedef struct {
   bt_str user;
   int manager;
   size_t expired;         /* grants write_begin revoked as expired */
+  crdt_id gone[64];       /* grants revoked in this transaction */
+  size_t ngone;
+  uint8_t fresh[8][CRDT_EPOCH_LEN]; /* epochs started in this transaction */
+  size_t nfresh;
 } wctx;
 
 int node_access(node_store *s, const uint8_t file[CRDT_FILE_LEN], const crdt_access **out)
@@ -114,16 +118,18 @@ static int rekey(wctx *w, uint32_t cause, const crdt_id *gone, size_t ngone, uin
   size_t ndone = 0;
   int rc;
 
-  randombytes_buf(epoch, CRDT_EPOCH_LEN);
   if ((item = sodium_malloc(sizeof(*item))) == NULL)
     return BT_ENOMEM;
   if ((rc = node_secret_random(&secret, CRDT_KEY_LEN)) != 0)
     goto out;
+  crdt_epoch_id(node_secret_bytes(secret), epoch); /* the id commits to the keys */
   if ((rc = node__track_txn(w->s, w->t, w->file, epoch, node_secret_bytes(secret))) != 0)
     goto out;
   b.u.epoch = (crdt_epoch){{(const char *)epoch, CRDT_EPOCH_LEN}, cause};
   if ((rc = author(w, &b, NULL)) != 0 || (rc = set_epoch(w, epoch)) != 0)
     goto out;
+  if (w->nfresh < sizeof(w->fresh) / sizeof(w->fresh[0]))
+    memcpy(w->fresh[w->nfresh++], epoch, CRDT_EPOCH_LEN);
   item->kind = CRDT_KEY_SECRET;
   memcpy(item->epoch, epoch, CRDT_EPOCH_LEN);
   memcpy(item->key, node_secret_bytes(secret), CRDT_KEY_LEN);
@@ -172,6 +178,8 @@ static int expire(wctx *w, uint64_t ms, size_t *n)
     if ((rc = author(w, &b, NULL)) != 0)
       return rc;
     gone[ng++] = g->op->id;
+    if (w->ngone < sizeof(w->gone) / sizeof(w->gone[0]))
+      w->gone[w->ngone++] = g->op->id;
   }
   if (ng > 0)
     rc = rekey(w, CRDT_CAUSE_EXPIRY, gone, ng, ms, epoch);
@@ -192,6 +200,10 @@ static int write_begin(wctx *w, node_store *s, const uint8_t *file, const char *
   memset(w, 0, sizeof(*w));
   w->s = s;
   w->file = file;
+  /* Rights are judged at the time the op will claim: this node's HLC may
+   * be ahead of its wall clock (it follows its peers). */
+  if (crdt_hlc_ms(s->hlc.last) > ms)
+    ms = crdt_hlc_ms(s->hlc.last);
   w->user = bt_strz(user ? user : "baton");
   if (!s->has_org)
     return BT_EDENIED;
@@ -217,8 +229,9 @@ static int write_begin(wctx *w, node_store *s, const uint8_t *file, const char *
                                   : rc == 0 ? BT_ESTORE : rc;
   }
   rc = BT_OK;
-  if (!a->fork)
-    rc = set_epoch(w, a->epoch); /* before anything is sealed */
+  /* Before anything is sealed: the current epoch, or over a fork one of
+   * its tips (a member op may join under either; the merge follows). */
+  rc = set_epoch(w, a->fork ? a->tips[0] : a->epoch);
   if (rc == BT_OK && crdt_access_member(a, s->device_pk) == NULL) {
     node_org o;
     if ((rc = node_org_get(s, &o)) == 0) {
@@ -262,14 +275,20 @@ int node__author_checked(node_store *s, const uint8_t *file, crdt_body *b, crdt_
 
 /* ---- grants ------------------------------------------------------------- */
 
-static int grant_fields(const node_grant_req *g, crdt_cert *c, const char *user, crdt_grant *out)
+int node__grant_check(node_store *s, const char *user, const node_grant_req *g, uint64_t ms,
+                      crdt_cert **c, crdt_grant *out)
 {
+  int rc;
+
+  *c = NULL;
+  if ((rc = node_org_cert_check(s, g->org_cert, g->org_cert_len, ms, c)) != 0)
+    return rc;
   if (g->purpose < CRDT_PURPOSE_TRANSFER || g->purpose > CRDT_PURPOSE_INFO_REQUEST ||
       g->basis < CRDT_BASIS_CONSENT || g->basis > CRDT_BASIS_PUBLIC ||
       (g->rights != CRDT_RIGHTS_READ && g->rights != CRDT_RIGHTS_WRITE) ||
       (g->history != CRDT_HISTORY_ALL && g->history != CRDT_HISTORY_FROM_NOW))
     return g->basis == 0 ? BT_EMISSING : BT_EINVAL;
-  *out = (crdt_grant){.org = c->b.subject, .box = c->b.box, .org_name = c->b.name,
+  *out = (crdt_grant){.org = (*c)->b.subject, .box = (*c)->b.box, .org_name = (*c)->b.name,
                       .purpose = g->purpose, .basis = g->basis,
                       .consent_by = bt_strz(g->consent_by ? g->consent_by : ""),
                       .consent_how = bt_strz(g->consent_how ? g->consent_how : ""),
@@ -277,49 +296,59 @@ static int grant_fields(const node_grant_req *g, crdt_cert *c, const char *user,
                       .reason = bt_strz(g->reason ? g->reason : ""),
                       .approved_by = bt_strz(user), .expires_at = g->expires_at,
                       .rights = g->rights, .history = g->history};
-  return crdt_rec_check(crdt_body_schema(CRDT_OP_GRANT), out);
+  if ((rc = crdt_rec_check(crdt_body_schema(CRDT_OP_GRANT), out)) != 0)
+    return rc;
+  return crdt_id_cmp(&(*c)->b.subject, &s->org_pk) == 0 ? BT_EDUP : BT_OK;
 }
 
 /* The keys a new grantee gets: every epoch's secret (history all) or only
  * the control keys of the epochs before `fresh` (from now). */
+/* One key item for epoch ep: its secret when want_secret and held here,
+ * else its control key. BT_EEPOCH when neither is held. */
+static int grant_item(wctx *w, const uint8_t *ep, int want_secret, crdt_keyitem *out)
+{
+  uint8_t ctl[CRDT_EPOCH_LEN];
+  node_secret *key = NULL;
+  int rc = BT_EEPOCH;
+
+  if (want_secret && (rc = node__epoch_secret(w->s, w->t, w->file, ep, &key)) == 0)
+    out->kind = CRDT_KEY_SECRET;
+  else if (rc == BT_EEPOCH) {
+    crdt_control_id(ep, ctl);
+    if ((rc = node__epoch_key(w->s, w->t, w->file, ctl, &key)) != 0)
+      return rc;
+    out->kind = CRDT_KEY_CONTROL;
+  } else
+    return rc;
+  memcpy(out->epoch, ep, CRDT_EPOCH_LEN);
+  memcpy(out->key, node_secret_bytes(key), CRDT_KEY_LEN);
+  node_secret_free(key);
+  return BT_OK;
+}
+
 static int grant_keys(wctx *w, const crdt_grant *g, const uint8_t *fresh)
 {
-  size_t n = w->a->nepochs + 1, k = 0;
-  crdt_keyitem *items = sodium_malloc(n * sizeof(*items));
+  size_t n = w->a->nepochs + w->nfresh, k = 0;
+  crdt_keyitem *items = sodium_malloc((n + 1) * sizeof(*items));
   int rc = BT_OK;
 
   if (items == NULL)
     return BT_ENOMEM;
-  for (size_t e = 0; e < w->a->nepochs && rc == BT_OK; e++) {
-    const uint8_t *ep = w->a->epochs[e].epoch;
-    uint8_t ctl[CRDT_EPOCH_LEN];
-    node_secret *key = NULL;
-    if (g->history == CRDT_HISTORY_ALL &&
-        (rc = node__epoch_secret(w->s, w->t, w->file, ep, &key)) == 0) {
-      items[k].kind = CRDT_KEY_SECRET;
-    } else {
-      crdt_control_id(ep, ctl);
-      if ((rc = node__epoch_key(w->s, w->t, w->file, ctl, &key)) != 0) {
-        rc = rc == BT_EEPOCH ? BT_OK : rc; /* an epoch we were never given */
-        continue;
-      }
-      items[k].kind = CRDT_KEY_CONTROL;
-    }
-    memcpy(items[k].epoch, ep, CRDT_EPOCH_LEN);
-    memcpy(items[k].key, node_secret_bytes(key), CRDT_KEY_LEN);
-    node_secret_free(key);
-    k++;
-  }
-  if (rc == BT_OK && fresh) {
-    node_secret *key = NULL;
-    if ((rc = node__epoch_secret(w->s, w->t, w->file, fresh, &key)) == 0) {
-      items[k].kind = CRDT_KEY_SECRET;
-      memcpy(items[k].epoch, fresh, CRDT_EPOCH_LEN);
-      memcpy(items[k].key, node_secret_bytes(key), CRDT_KEY_LEN);
-      node_secret_free(key);
+  /* Every epoch before this grant (those of the state, then those this
+   * transaction started), then the one it starts itself. */
+  for (size_t e = 0; e < n && rc == BT_OK; e++) {
+    const uint8_t *ep = e < w->a->nepochs ? w->a->epochs[e].epoch
+                                          : w->fresh[e - w->a->nepochs];
+    if (fresh && memcmp(ep, fresh, CRDT_EPOCH_LEN) == 0)
+      continue;
+    rc = grant_item(w, ep, g->history == CRDT_HISTORY_ALL, &items[k]);
+    if (rc == BT_OK)
       k++;
-    }
+    else if (rc == BT_EEPOCH)
+      rc = BT_OK; /* an epoch we were never given */
   }
+  if (rc == BT_OK && fresh && (rc = grant_item(w, fresh, 1, &items[k])) == BT_OK)
+    k++;
   if (rc == BT_OK)
     rc = keybox(w, &g->org, &g->box, items, k);
   sodium_free(items);
@@ -338,9 +367,7 @@ int node_grant_as(node_store *s, const char *user, node_role role,
 
   if (!node_may(role, NODE_DO_SHARE))
     return BT_EDENIED;
-  if ((rc = node_org_cert_check(s, g->org_cert, g->org_cert_len, ms, &c)) != 0)
-    return rc;
-  if ((rc = grant_fields(g, c, user, &b.u.grant)) != 0)
+  if ((rc = node__grant_check(s, user, g, ms, &c, &b.u.grant)) != 0)
     goto out;
   if ((rc = write_begin(&w, s, file, user, 1, ms, 8)) != 0)
     goto out;
@@ -378,6 +405,9 @@ int node_revoke_as(node_store *s, const char *user, node_role role,
   for (size_t k = 0; k < w.a->ngrants; k++)
     found |= crdt_id_cmp(&w.a->grants[k].op->id, grant) == 0 &&
              crdt_id_is_zero(&w.a->grants[k].revoked_by);
+  for (size_t k = 0; k < w.ngone && found; k++)
+    if (crdt_id_cmp(&w.gone[k], grant) == 0)
+      return write_end(&w, BT_OK); /* it had just expired: revoked already */
   if (!found)
     return write_end(&w, BT_ENOTFOUND);
   b.u.revoke = (crdt_revoke){*grant, bt_strz(reason), bt_strz(user)};

@@ -61,9 +61,16 @@ int node_expire(node_store *s, const uint8_t file[CRDT_FILE_LEN], uint64_t now_m
  * op per chosen entry (each naming the op it came from, with that op's
  * body byte for byte), and a grant of it to the partner (g; its history
  * policy is moot: the extract holds only what was chosen). The main file
- * records the decision to share. Errors: as node_grant_as, BT_ENOTFOUND
- * (an id that is not a visible entry of file), BT_EINVAL (n == 0),
- * BT_ETOOBIG (an entry too large to copy). *extract is the new file. */
+ * records the decision to share. The extract carries the tag "extract"
+ * (a TAG_ADD op, right after its creation): counts (users.h) skip files
+ * with it, as the child is counted in the main file. Everything that can
+ * be refused is checked before the extract is created, so an error leaves
+ * no file behind (only a storage error part way can). Errors: as
+ * node_grant_as (BT_EDUP: the grantee is this org; BT_EDENIED: this org
+ * does not hold file), BT_ENOTFOUND (an id that is not a visible entry of
+ * file), BT_EINVAL (n == 0), BT_ETOOBIG (an entry too large to copy),
+ * BT_EMISSING (no name or date of birth to copy). *extract is the new
+ * file. */
 int node_extract_as(node_store *s, const char *user, node_role role,
                     const uint8_t file[CRDT_FILE_LEN], const crdt_id *entries, size_t n,
                     const node_grant_req *g, uint8_t extract[CRDT_FILE_LEN]);

@@ -607,12 +607,15 @@ int node__keybox_take(node_store *s, MDB_txn *t, const crdt_op *op)
                        &n) != 0)
     n = 0; /* damaged or forged: nothing to keep */
   for (size_t i = 0; i < n && rc == BT_OK; i++) {
-    if (items[i].kind == CRDT_KEY_SECRET)
+    uint8_t id[CRDT_EPOCH_LEN];
+    if (items[i].kind == CRDT_KEY_SECRET) {
+      crdt_epoch_id(items[i].key, id);
+      if (memcmp(id, items[i].epoch, CRDT_EPOCH_LEN) != 0)
+        continue; /* not that epoch's secret: forged or damaged */
       rc = node__track_txn(s, t, op->h.file, items[i].epoch, items[i].key);
-    else {
-      uint8_t ctl[CRDT_EPOCH_LEN];
-      crdt_control_id(items[i].epoch, ctl);
-      rc = epoch_put(s, t, op->h.file, ctl, 0, items[i].key);
+    } else { /* a control key alone cannot be checked: the first kept stays */
+      crdt_control_id(items[i].epoch, id);
+      rc = epoch_put(s, t, op->h.file, id, 0, items[i].key);
     }
   }
 out:
@@ -706,14 +709,14 @@ int node_file_create(node_store *s, crdt_body *b, uint8_t file[CRDT_FILE_LEN], c
   if ((rc = node_org_get(s, &o)) != 0)
     return rc; /* BT_ENOTFOUND: no org yet */
   randombytes_buf(salt, sizeof(salt));
-  randombytes_buf(epoch, sizeof(epoch));
   crdt_file_id(s->device_pk, salt, f);
   g.u.genesis = (crdt_genesis){{(const char *)o.device_cert, o.device_cert_len},
                                {(const char *)o.org_cert, o.org_cert_len},
                                {(const char *)salt, sizeof(salt)},
                                {(const char *)epoch, sizeof(epoch)}};
-  if ((rc = node_secret_random(&secret, CRDT_KEY_LEN)) == 0 &&
-      (rc = node__txn(s, 0, &t)) == 0) {
+  if ((rc = node_secret_random(&secret, CRDT_KEY_LEN)) == 0)
+    crdt_epoch_id(node_secret_bytes(secret), epoch);
+  if (rc == 0 && (rc = node__txn(s, 0, &t)) == 0) {
     /* The file, its keys, its genesis and first op commit together. */
     if ((rc = node__track_txn(s, t, f, epoch, node_secret_bytes(secret))) == 0 &&
         (rc = node__author_txn(s, t, f, &g, NULL)) == 0 &&

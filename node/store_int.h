@@ -6,6 +6,8 @@
 
 #include "crdt/dag.h"
 #include "crdt/hlc.h"
+#include "crdt/cert.h"
+#include "node/share.h"
 #include "node/store.h"
 
 /* Named databases. Key layouts in docs/store.md. */
@@ -49,6 +51,12 @@ struct node_store {
 /* node_author's body: the access checks and what they need first, then
  * the op, in one transaction (share.c). */
 int node__author_checked(node_store *s, const uint8_t *file, crdt_body *b, crdt_id *id);
+/* What node_grant_as refuses before writing anything: the grantee's
+ * certificate (*c, the caller frees it, also on error), the grant record
+ * (enums, a whole lawful basis), a grant to this org itself (BT_EDUP).
+ * *out borrows from *c and user (share.c). */
+int node__grant_check(node_store *s, const char *user, const node_grant_req *g, uint64_t ms,
+                      crdt_cert **c, crdt_grant *out);
 /* The org box secret key, inside t (org.c). BT_ENOTFOUND. */
 int node__org_box_sk(node_store *s, MDB_txn *t, node_secret **out);
 /* Loads has_org, org_pk, box_pk and box_tag from the keyring (org.c). */

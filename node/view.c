@@ -189,7 +189,7 @@ typedef struct {
   struct {
     uint8_t epoch[CRDT_EPOCH_LEN];
     node_secret *key; /* NULL: an epoch we cannot read */
-  } k[16];
+  } k[64];
   size_t nk;
   int err; /* a storage error met while opening: fails the build */
 } opener;

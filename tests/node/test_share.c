@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "crdt/err.h"
+#include <sodium.h>
 #include "crdt/gen.h"
 #include "node/dir.h"
 #include "node/enrol.h"
@@ -670,4 +671,91 @@ Test(node_share, concurrent_rekeys_fork_and_the_next_write_merges_them)
   cr_assert_eq(node_casefile(school.s, file, &cf), BT_OK);
   cr_assert_eq(cf->nhidden, 0);
   close_party(&laptop);
+}
+
+/* Seals b as a stranger's op (a key no certificate names) in file. */
+static crdt_op *stranger_op(const uint8_t *file, const uint8_t *epoch, const uint8_t *key,
+                            const crdt_id *parents, size_t np, crdt_body *b)
+{
+  uint8_t pk[CRDT_PK_LEN], sk[CRDT_SK_LEN], nonce[CRDT_NONCE_LEN];
+  crdt_header h = {.version = CRDT_OP_VERSION, .seq = 1, .parents = parents,
+                   .nparents = np, .hour = crdt_hlc_hour(b->hlc)};
+  crdt_op *op = NULL;
+
+  crypto_sign_keypair(pk, sk);
+  randombytes_buf(nonce, sizeof(nonce));
+  memcpy(h.file, file, CRDT_FILE_LEN);
+  memcpy(h.author, pk, CRDT_PK_LEN);
+  memcpy(h.epoch, epoch, CRDT_EPOCH_LEN);
+  cr_assert_eq(crdt_op_seal(&h, b, key, nonce, sk, &op), BT_OK);
+  return op;
+}
+
+static void ingest_one(party *p, const crdt_op *op)
+{
+  bt_bytes env = {op->env, op->env_len};
+  node_ingest_result res;
+
+  cr_assert_eq(node_ingest(p->s, &env, 1, &res, NULL), BT_OK);
+  cr_assert_neq(res.status, NODE_REJECTED, "%s", bt_errname(res.reason));
+}
+
+Test(node_share, a_stranger_cannot_poison_a_grantees_keys)
+{
+  uint8_t file[CRDT_FILE_LEN], tag[CRDT_EPOCH_LEN], pub[CRDT_KEY_LEN];
+  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  crdt_keyitem bogus = {.kind = CRDT_KEY_SECRET};
+  crdt_body kb = {.type = CRDT_OP_KEYBOX, .known = 1, .user = BT_STR("x"), .hlc = 0};
+  const crdt_access *a;
+  crdt_id grant, head;
+  node_org mo;
+  uint8_t *sealed;
+  size_t len, nh;
+
+  new_file(file);
+  cr_assert_eq(note(&school, file, "a note", NULL), BT_OK);
+  /* The stranger knows the current epoch (it is in every content header)
+   * and MASH's box key (the directory): it boxes a wrong secret for it. */
+  cr_assert_eq(node_access(school.s, file, &a), BT_OK);
+  memcpy(bogus.epoch, a->epoch, CRDT_EPOCH_LEN);
+  randombytes_buf(bogus.key, sizeof(bogus.key));
+  cr_assert_eq(node_org_get(mash.s, &mo), BT_OK);
+  cr_assert_eq(crdt_keyset_seal(&bogus, 1, mo.box_pk.b, &sealed, &len), BT_OK);
+  kb.u.keybox = (crdt_keybox){mo.sign_pk, mo.box_pk, {(const char *)sealed, len}};
+  kb.hlc = crdt_hlc_make(now_ms, 0);
+  crdt_keybox_tag(mo.box_pk.b, tag);
+  crdt_public_key(file, tag, pub);
+  cr_assert_eq(node_heads(school.s, file, &head, 1, &nh), BT_OK);
+  crdt_op *evil = stranger_op(file, tag, pub, &head, 1, &kb);
+  sync_to(&school, &mash, file);
+  ingest_one(&mash, evil); /* first, before the real keybox */
+  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
+  sync_to(&school, &mash, file);
+  cr_assert(shows(&mash, file, "a note"), "the forged secret was refused, the real one kept");
+  crdt_op_free(evil);
+  free(sealed);
+  node_org_clear(&mo);
+}
+
+Test(node_share, a_stranger_cannot_drag_the_clock_into_the_future)
+{
+  uint8_t file[CRDT_FILE_LEN], ep[CRDT_EPOCH_LEN], key[CRDT_KEY_LEN];
+  crdt_body junk = {.type = CRDT_OP_CHRONO, .known = 1, .user = BT_STR("x")};
+  const crdt_casefile *cf;
+  crdt_id id;
+
+  new_file(file);
+  randombytes_buf(ep, sizeof(ep));
+  randombytes_buf(key, sizeof(key));
+  junk.hlc = crdt_hlc_make(now_ms + 3650ull * 86400000, 0); /* ten years ahead */
+  junk.u.chrono = (crdt_chrono){.event_at = now_ms, .category = CRDT_CHR_OTHER,
+                                .summary = BT_STR("junk")};
+  crdt_op *op = stranger_op(file, ep, key, NULL, 0, &junk); /* a parentless head */
+  ingest_one(&school, op);
+  cr_assert_eq(note(&school, file, "after the junk", &id), BT_OK);
+  cr_assert_eq(node_casefile(school.s, file, &cf), BT_OK);
+  const crdt_cf_entry *e = crdt_casefile_entry(cf, &id);
+  cr_assert_not_null(e);
+  cr_assert_leq(crdt_hlc_ms(e->body->hlc), now_ms + 5 * 60000, "the clock stayed near now");
+  crdt_op_free(op);
 }

@@ -8,7 +8,14 @@
  * carry 0 to 2 parents, and CRDT_PARENTS_MAX for the last seed; a body and an
  * op of a type this version does not know come last. Everything is a
  * function of the seeds, so the corpus is the same on every run and a fuzz
- * run from -seed=N replays exactly. */
+ * run from -seed=N replays exactly.
+ *
+ * For the protocol harnesses (fuzz_frame.c, fuzz_handshake.c), from the
+ * fixed world of tests/proto/fixture.h: frame-*.bin, streams of framed
+ * handshake messages behind fuzz_frame's three control bytes; and
+ * hs-M-*.bin, inputs for each mode M of fuzz_handshake: a whole genuine
+ * session (which completes), a genuine reply, and identity plaintexts
+ * signed over the transcripts the harness's forger will compute. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +25,9 @@
 #include "crdt/err.h"
 #include "crdt/op.h"
 #include "gen.h"
+#include "proto/fixture.h"
+#include "proto/frame.h"
+#include "proto/handshake.h"
 
 #define SEEDS 4
 #define BASE_MS UINT64_C(1775208600000)
@@ -163,6 +173,159 @@ static int certs(const char *dir)
   return rc;
 }
 
+/* ---- protocol seeds ---- */
+
+/* Must match fuzz_handshake.c. */
+#define HS_E_I 0x41
+#define HS_E_R 0x42
+#define HS_E_M 0x5E
+
+typedef struct {
+  uint8_t hello[PROTO_HS_MAX], reply[PROTO_HS_MAX], finish[PROTO_HS_MAX];
+  size_t hl, rl, fl;
+} hs_session;
+
+static int session(const fx_party *a, const fx_party *b, hs_session *s)
+{
+  uint8_t none[PROTO_HS_MAX];
+  fx_trust t;
+  proto_hs *i, *r;
+  size_t n;
+  int rc;
+
+  fx_trust_init(&t);
+  i = fx_hs(a, 1, HS_E_I, &t);
+  r = fx_hs(b, 0, HS_E_R, &t);
+  rc = proto_hs_start(i, s->hello, sizeof s->hello, &s->hl);
+  if (rc == BT_OK)
+    rc = proto_hs_recv(r, s->hello, s->hl, s->reply, sizeof s->reply, &s->rl);
+  if (rc == BT_OK)
+    rc = proto_hs_recv(i, s->reply, s->rl, s->finish, sizeof s->finish, &s->fl);
+  if (rc == BT_OK)
+    rc = proto_hs_recv(r, s->finish, s->fl, none, sizeof none, &n);
+  proto_hs_free(i);
+  proto_hs_free(r);
+  if (rc != BT_OK)
+    fprintf(stderr, "mkcorpus: handshake: %s\n", bt_strerror(rc));
+  return rc == BT_OK ? 0 : -1;
+}
+
+/* Appends one frame of p to buf. */
+static size_t framed(uint8_t *buf, size_t at, const void *p, size_t len)
+{
+  size_t n;
+
+  if (proto_frame_encode(p, len, PROTO_FRAME_MAX_CAP, buf + at, 4 * PROTO_HS_MAX, &n) != BT_OK)
+    abort();
+  return at + n;
+}
+
+static int frame_seeds(const char *dir, const hs_session *s)
+{
+  static const uint8_t small[70] = {0x92, 0x01, 0xa1, 'x'};
+  static uint8_t buf[16 * PROTO_HS_MAX];
+  size_t n;
+
+  /* Default maximum; the three handshake messages. */
+  buf[0] = 3, buf[1] = 0x12, buf[2] = 0x34;
+  n = framed(buf, 3, s->hello, s->hl);
+  n = framed(buf, n, s->reply, s->rl);
+  n = framed(buf, n, s->finish, s->fl);
+  if (put(dir, "frame-handshake.bin", buf, n) != 0)
+    return -1;
+  /* A 64-byte maximum: frames of 1, 4 and 64 bytes, then one of 65. */
+  buf[0] = 0, buf[1] = 0, buf[2] = 1;
+  n = framed(buf, 3, small, 1);
+  n = framed(buf, n, small, 4);
+  n = framed(buf, n, small, 64);
+  n = framed(buf, n, small, 65);
+  if (put(dir, "frame-small.bin", buf, n) != 0)
+    return -1;
+  /* A frame, then a length of 0. */
+  buf[0] = 1, buf[1] = 0xff, buf[2] = 0xff;
+  n = framed(buf, 3, small, 4);
+  memset(buf + n, 0, 4);
+  return put(dir, "frame-zero.bin", buf, n + 4);
+}
+
+/* mode byte || p, as a seed file. */
+static int put_mode(const char *dir, const char *name, uint8_t mode, const uint8_t *p,
+                    size_t len)
+{
+  static uint8_t buf[2 * PROTO_HS_MAX + 3];
+
+  buf[0] = mode;
+  memcpy(buf + 1, p, len);
+  return put(dir, name, buf, len + 1);
+}
+
+static int id_seed(const char *dir, const char *name, uint8_t mode, const fx_party *who,
+                   const fx_forger *f)
+{
+  uint8_t id[PROTO_HS_MAX];
+  size_t n = fx_ref_id(id, who->pk, who->sk, f->slabel, f->h, who->dev, who->dlen, who->org,
+                       who->olen);
+
+  return put_mode(dir, name, mode, id, n);
+}
+
+static int handshake_seeds(const char *dir, const hs_session *s, const fx_party *bob,
+                           const fx_party *insider, const fx_party *outsider)
+{
+  uint8_t buf[3 * PROTO_HS_MAX], hello[PROTO_HS_MAX], reply[PROTO_HS_MAX];
+  size_t hl, rl;
+  fx_forger f;
+  fx_trust t;
+  proto_hs *r;
+  int rc;
+
+  buf[0] = (uint8_t)(s->hl >> 8), buf[1] = (uint8_t)s->hl;
+  memcpy(buf + 2, s->hello, s->hl);
+  memcpy(buf + 2 + s->hl, s->finish, s->fl);
+  if (put_mode(dir, "hs-0-session.bin", 0, buf, 2 + s->hl + s->fl) != 0 ||
+      put_mode(dir, "hs-0-hello.bin", 0, buf, 2 + s->hl) != 0 ||
+      put_mode(dir, "hs-1-reply.bin", 1, s->reply, s->rl) != 0)
+    return -1;
+  /* Mode 2: the forger answers Alice's hello (the session's: same key). */
+  fx_forge_reply_begin(&f, s->hello, s->hl, HS_E_M);
+  if (id_seed(dir, "hs-2-insider.bin", 2, insider, &f) != 0 ||
+      id_seed(dir, "hs-2-outsider.bin", 2, outsider, &f) != 0)
+    return -1;
+  /* Mode 3: the forger's hello to Bob, and Bob's reply. */
+  fx_trust_init(&t);
+  r = fx_hs(bob, 0, HS_E_R, &t);
+  hl = fx_forge_hello(hello, HS_E_M);
+  rc = proto_hs_recv(r, hello, hl, reply, sizeof reply, &rl);
+  proto_hs_free(r);
+  if (rc != BT_OK)
+    return -1;
+  fx_forge_finish_begin(&f, hello, hl, reply, rl, HS_E_M);
+  if (id_seed(dir, "hs-3-insider.bin", 3, insider, &f) != 0 ||
+      id_seed(dir, "hs-3-outsider.bin", 3, outsider, &f) != 0)
+    return -1;
+  return 0;
+}
+
+static int protocol(const char *dir)
+{
+  static hs_session s;
+  fx_party alice, bob, insider, outsider;
+  int rc = -1;
+
+  fx_party_make(FX_ALICE, &alice);
+  fx_party_make(FX_BOB, &bob);
+  fx_party_make(FX_INSIDER, &insider);
+  fx_party_make(FX_OUTSIDER, &outsider);
+  if (session(&alice, &bob, &s) == 0 && frame_seeds(dir, &s) == 0 &&
+      handshake_seeds(dir, &s, &bob, &insider, &outsider) == 0)
+    rc = 0;
+  fx_party_free(&alice);
+  fx_party_free(&bob);
+  fx_party_free(&insider);
+  fx_party_free(&outsider);
+  return rc;
+}
+
 int main(int argc, char **argv)
 {
   if (argc != 2) {
@@ -173,5 +336,5 @@ int main(int argc, char **argv)
     for (uint64_t seed = 1; seed <= SEEDS; seed++)
       if (one(argv[1], type, seed) != 0)
         return 1;
-  return unknown(argv[1]) != 0 || certs(argv[1]) != 0;
+  return unknown(argv[1]) != 0 || certs(argv[1]) != 0 || protocol(argv[1]) != 0;
 }

@@ -266,9 +266,7 @@ uint32_t crdt_access_rights(const crdt_access *a, const uint8_t org[CRDT_PK_LEN]
   }
   for (size_t k = 0; k < a->ngrants; k++) {
     const crdt_grant *g = a->grants[k].g;
-    if (!crdt_id_is_zero(&a->grants[k].revoked_by) || memcmp(g->org.b, org, CRDT_PK_LEN) != 0)
-      continue;
-    if (g->expires_at != 0 && ms >= g->expires_at)
+    if (!crdt_acc_grant_live(&a->grants[k], ms) || memcmp(g->org.b, org, CRDT_PK_LEN) != 0)
       continue;
     if (g->rights > best)
       best = g->rights;

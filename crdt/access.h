@@ -187,6 +187,12 @@ int crdt_access_eval(crdt_dag *d, const crdt_op **ord, size_t n,
                      crdt_acc_verdict *v, crdt_access **out);
 void crdt_access_free(crdt_access *a);
 
+/* Whether a grant is unrevoked and not expired at ms. */
+static inline int crdt_acc_grant_live(const crdt_acc_grant *g, uint64_t ms)
+{
+  return crdt_id_is_zero(&g->revoked_by) && (g->g->expires_at == 0 || ms < g->g->expires_at);
+}
+
 /* The org a device is bound to at the heads, or NULL. */
 const crdt_acc_member *crdt_access_member(const crdt_access *a, const uint8_t device[CRDT_PK_LEN]);
 

@@ -292,27 +292,48 @@ static int cmp_str(const void *a, const void *b)
   return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* Whether entry i's author's org (as judged at the entry) had a grant
- * ended by a valid revoke the entry is concurrent with (neither saw the
- * other). Every valid revoke counts, not only the first of a grant. */
-static int unseen_by_revoke(build *b, uint32_t i)
-{
-  const crdt_id *org = &b->orgs[i];
+/* A valid revoke and the org whose grant it ends. */
+typedef struct {
+  uint32_t pos;
+  crdt_id org;
+} revoke_of;
 
-  if (crdt_id_is_zero(org))
-    return 0;
+/* Flags each entry by an org (as judged at the entry) whose grant a valid
+ * revoke ended, when the entry and that revoke are concurrent (neither saw
+ * the other). Every valid revoke counts, not only the first of a grant.
+ * Runs before the entries are sorted (entry_of indexes them). */
+static int flag_unseen(build *b)
+{
+  revoke_of *rv = NULL;
+  size_t nr = 0;
+
   for (uint32_t r = 0; r < b->n; r++) {
     const crdt_body *rb = b->bodies[r];
     if (b->skip[r] || rb == NULL || !rb->known || rb->type != CRDT_OP_REVOKE)
       continue;
     int64_t g = find(b, &rb->u.revoke.grant);
-    if (g < 0 || b->bodies[g] == NULL || b->bodies[g]->type != CRDT_OP_GRANT ||
-        crdt_id_cmp(&b->bodies[g]->u.grant.org, org) != 0)
+    if (g < 0 || b->bodies[g] == NULL || b->bodies[g]->type != CRDT_OP_GRANT)
       continue;
-    if (!precedes(b, i, r) && !precedes(b, r, i))
-      return 1;
+    revoke_of *n = realloc(rv, (nr + 1) * sizeof(*n));
+    if (n == NULL) {
+      free(rv);
+      return BT_ENOMEM;
+    }
+    rv = n;
+    rv[nr++] = (revoke_of){r, b->bodies[g]->u.grant.org};
   }
-  return 0;
+  for (uint32_t i = 0; nr && i < b->n; i++) {
+    if (b->entry_of[i] < 0 || crdt_id_is_zero(&b->orgs[i]))
+      continue;
+    for (size_t k = 0; k < nr; k++)
+      if (crdt_id_cmp(&rv[k].org, &b->orgs[i]) == 0 && !precedes(b, i, rv[k].pos) &&
+          !precedes(b, rv[k].pos, i)) {
+        b->cf->entries[b->entry_of[i]].flags |= CRDT_CF_UNSEEN_REVOKED;
+        break;
+      }
+  }
+  free(rv);
+  return BT_OK;
 }
 
 static int finish(build *b)
@@ -331,9 +352,8 @@ static int finish(build *b)
   sort(cf->tags, cf->ntags, sizeof(bt_str), cmp_str);
   for (size_t e = 0; e < cf->nentries; e++)
     sort(cf->entries[e].links, cf->entries[e].nlinks, sizeof(crdt_id), cmp_id);
-  for (uint32_t i = 0; b->orgs && i < b->n; i++) /* before the sort: entry_of */
-    if (b->entry_of[i] >= 0 && unseen_by_revoke(b, i))
-      cf->entries[b->entry_of[i]].flags |= CRDT_CF_UNSEEN_REVOKED;
+  if (b->orgs && (rc = flag_unseen(b)) != 0) /* before the sort: entry_of */
+    return rc;
   sort(cf->entries, cf->nentries, sizeof(crdt_cf_entry), cmp_entry);
   sort(cf->unknown, cf->nunknown, sizeof(crdt_id), cmp_id);
   for (uint32_t i = 0; i < b->n; i++)

@@ -82,8 +82,7 @@ static void count_file(const crdt_casefile *cf, const uint8_t *org, uint64_t now
   int shared = 0;
   for (size_t g = 0; cf->access && g < cf->access->ngrants && !shared; g++) {
     const crdt_acc_grant *x = &cf->access->grants[g];
-    shared = crdt_id_is_zero(&x->revoked_by) && memcmp(x->g->org.b, org, CRDT_PK_LEN) != 0 &&
-             (x->g->expires_at == 0 || now < x->g->expires_at);
+    shared = crdt_acc_grant_live(x, now) && memcmp(x->g->org.b, org, CRDT_PK_LEN) != 0;
   }
   out->shared += (size_t)shared;
   for (size_t e = 0; e < cf->nentries; e++) {

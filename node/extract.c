@@ -116,6 +116,7 @@ int node_extract_as(node_store *s, const char *user, node_role role,
   crdt_body d = {.type = CRDT_OP_DECISION, .known = 1};
   crdt_cert *pc = NULL;
   copied *c = NULL;
+  crdt_body *ops = NULL, **bodies = NULL;
   uint64_t ms = node__now_ms(s);
   crdt_id grant;
   int rc;
@@ -146,17 +147,31 @@ int node_extract_as(node_store *s, const char *user, node_role role,
    * marks the file as an extract (share.h), so counts skip it. */
   create.u.fields = (crdt_fields){fv, 3};
   tag.u.tag = (crdt_tag){BT_STR(EXTRACT_TAG)};
-  if ((rc = node_file_create_as(s, user, role, &create, extract, NULL)) != 0 ||
-      (rc = node_author_as(s, user, role, extract, &tag, NULL)) != 0)
+  if ((rc = node_file_create_as(s, user, role, &create, extract, NULL)) != 0)
     goto out;
-  for (size_t i = 0; i < n && rc == BT_OK; i++)
-    rc = copy_op(s, user, role, extract, file, &c[i], NULL);
+  /* The tag and every copy in one transaction, under one access check. */
+  if ((bodies = calloc(n + 1, sizeof(*bodies))) == NULL ||
+      (ops = calloc(n + 1, sizeof(*ops))) == NULL) {
+    rc = BT_ENOMEM;
+    goto out;
+  }
+  ops[0] = tag;
+  bodies[0] = &ops[0];
+  for (size_t i = 0; i < n; i++) {
+    ops[i + 1] = (crdt_body){.type = CRDT_OP_COPY, .known = 1};
+    ops[i + 1].u.copy = (crdt_copy){{(const char *)file, CRDT_FILE_LEN}, c[i].source,
+                                    {c[i].body.data, c[i].body.size}};
+    bodies[i + 1] = &ops[i + 1];
+  }
+  rc = node__author_many(s, extract, user, bodies, n + 1);
   if (rc == BT_OK)
     rc = node_grant_as(s, user, role, extract, g, &grant);
   if (rc == BT_OK)
     rc = node_author_as(s, user, role, file, &d, NULL);
 out:
   sodium_memzero(names, sizeof(names));
+  free(bodies);
+  free(ops); /* bodies borrowed the copies' buffers: wiped below */
   if (c)
     copies_free(c, n);
   crdt_cert_free(pc);

@@ -24,8 +24,7 @@ typedef struct {
   const crdt_access *a;   /* at the heads before this write; borrowed */
   bt_str user;
   int manager;
-  size_t expired;         /* grants write_begin revoked as expired */
-  crdt_id gone[64];       /* grants revoked in this transaction */
+  crdt_id gone[64];       /* grants revoked as expired in this transaction */
   size_t ngone;
   uint8_t fresh[8][CRDT_EPOCH_LEN]; /* epochs started in this transaction */
   size_t nfresh;
@@ -91,14 +90,12 @@ static int keeps_access(const crdt_access *a, const crdt_id *org, uint64_t ms,
     return 1;
   for (size_t k = 0; k < a->ngrants; k++) {
     const crdt_acc_grant *g = &a->grants[k];
-    if (crdt_id_cmp(&g->g->org, org) != 0 || !crdt_id_is_zero(&g->revoked_by))
+    if (crdt_id_cmp(&g->g->org, org) != 0 || !crdt_acc_grant_live(g, ms))
       continue;
     int ended = 0;
     for (size_t x = 0; x < ngone && !ended; x++)
       ended = crdt_id_cmp(&g->op->id, &gone[x]) == 0;
-    if (ended)
-      continue;
-    if (g->g->expires_at == 0 || ms < g->g->expires_at)
+    if (!ended)
       return 1;
   }
   return 0;
@@ -161,36 +158,32 @@ out:
   return rc;
 }
 
-/* Revokes the grants that expired by ms (this org must manage the file). */
-static int expire(wctx *w, uint64_t ms, size_t *n)
+/* Revokes the grants that expired by ms (this org must manage the file),
+ * adding them to w->gone, and rekeys once without them. */
+static int expire(wctx *w, uint64_t ms)
 {
-  crdt_id gone[64];
-  size_t ng = 0;
+  const size_t cap = sizeof(w->gone) / sizeof(w->gone[0]), start = w->ngone;
   uint8_t epoch[CRDT_EPOCH_LEN];
   int rc = BT_OK;
 
-  for (size_t k = 0; k < w->a->ngrants && ng < 64; k++) {
+  for (size_t k = 0; k < w->a->ngrants && w->ngone < cap; k++) {
     const crdt_acc_grant *g = &w->a->grants[k];
-    if (!crdt_id_is_zero(&g->revoked_by) || g->g->expires_at == 0 || ms < g->g->expires_at)
-      continue;
+    if (!crdt_id_is_zero(&g->revoked_by) || crdt_acc_grant_live(g, ms))
+      continue; /* revoked already, or still live */
     crdt_body b = {.type = CRDT_OP_REVOKE, .known = 1};
     b.u.revoke = (crdt_revoke){g->op->id, BT_STR("expired"), w->user};
     if ((rc = author(w, &b, NULL)) != 0)
       return rc;
-    gone[ng++] = g->op->id;
-    if (w->ngone < sizeof(w->gone) / sizeof(w->gone[0]))
-      w->gone[w->ngone++] = g->op->id;
+    w->gone[w->ngone++] = g->op->id;
   }
-  if (ng > 0)
-    rc = rekey(w, CRDT_CAUSE_EXPIRY, gone, ng, ms, epoch);
-  if (n)
-    *n = ng;
+  if (w->ngone > start)
+    rc = rekey(w, CRDT_CAUSE_EXPIRY, w->gone + start, w->ngone - start, ms, epoch);
   return rc;
 }
 
 /* Reads the state and opens the transaction; then, inside it, what the
  * rules need before this node's next op. */
-static int write_begin(wctx *w, node_store *s, const uint8_t *file, const char *user,
+static int write_begin(wctx *w, node_store *s, const uint8_t *file, bt_str user,
                        int need_manager, uint64_t ms, int retries)
 {
   const crdt_access *a;
@@ -204,7 +197,7 @@ static int write_begin(wctx *w, node_store *s, const uint8_t *file, const char *
    * be ahead of its wall clock (it follows its peers). */
   if (crdt_hlc_ms(s->hlc.last) > ms)
     ms = crdt_hlc_ms(s->hlc.last);
-  w->user = bt_strz(user ? user : "baton");
+  w->user = user;
   if (!s->has_org)
     return BT_EDENIED;
   if ((rc = node_access(s, file, &a)) != 0)
@@ -228,7 +221,6 @@ static int write_begin(wctx *w, node_store *s, const uint8_t *file, const char *
     return rc == 0 && retries > 0 ? write_begin(w, s, file, user, need_manager, ms, retries - 1)
                                   : rc == 0 ? BT_ESTORE : rc;
   }
-  rc = BT_OK;
   /* Before anything is sealed: the current epoch, or over a fork one of
    * its tips (a member op may join under either; the merge follows). */
   rc = set_epoch(w, a->fork ? a->tips[0] : a->epoch);
@@ -245,7 +237,7 @@ static int write_begin(wctx *w, node_store *s, const uint8_t *file, const char *
   if (rc == BT_OK && a->fork)
     rc = rekey(w, CRDT_CAUSE_MERGE, NULL, 0, ms, epoch);
   if (rc == BT_OK && w->manager)
-    rc = expire(w, ms, &w->expired);
+    rc = expire(w, ms);
   if (rc != BT_OK) {
     mdb_txn_abort(w->t);
     w->t = NULL;
@@ -265,12 +257,24 @@ int node__author_checked(node_store *s, const uint8_t *file, crdt_body *b, crdt_
   wctx w;
   int rc;
 
-  if ((rc = write_begin(&w, s, file, NULL,
+  if ((rc = write_begin(&w, s, file, b->user,
                        crdt_optype_control(b->type) || b->type == CRDT_OP_KEYBOX,
                        node__now_ms(s), 8)) != 0)
     return rc;
-  w.user = b->user;
   return write_end(&w, node__author_txn(s, w.t, file, b, id));
+}
+
+int node__author_many(node_store *s, const uint8_t *file, const char *user, crdt_body *const *bs,
+                      size_t n)
+{
+  wctx w;
+  int rc;
+
+  if ((rc = write_begin(&w, s, file, bt_strz(user), 0, node__now_ms(s), 8)) != 0)
+    return rc;
+  for (size_t i = 0; i < n && rc == BT_OK; i++)
+    rc = author(&w, bs[i], NULL);
+  return write_end(&w, rc);
 }
 
 /* ---- grants ------------------------------------------------------------- */
@@ -369,7 +373,7 @@ int node_grant_as(node_store *s, const char *user, node_role role,
     return BT_EDENIED;
   if ((rc = node__grant_check(s, user, g, ms, &c, &b.u.grant)) != 0)
     goto out;
-  if ((rc = write_begin(&w, s, file, user, 1, ms, 8)) != 0)
+  if ((rc = write_begin(&w, s, file, bt_strz(user), 1, ms, 8)) != 0)
     goto out;
   if (keeps_access(w.a, &c->b.subject, ms, NULL, 0))
     rc = BT_EDUP;
@@ -400,7 +404,7 @@ int node_revoke_as(node_store *s, const char *user, node_role role,
     return BT_EDENIED;
   if (reason == NULL || *reason == 0)
     return BT_EMISSING;
-  if ((rc = write_begin(&w, s, file, user, 1, ms, 8)) != 0)
+  if ((rc = write_begin(&w, s, file, bt_strz(user), 1, ms, 8)) != 0)
     return rc;
   for (size_t k = 0; k < w.a->ngrants; k++)
     found |= crdt_id_cmp(&w.a->grants[k].op->id, grant) == 0 &&
@@ -424,9 +428,9 @@ int node_expire(node_store *s, const uint8_t file[CRDT_FILE_LEN], uint64_t now_m
   if (n)
     *n = 0;
   /* write_begin revokes what expired by now_ms. */
-  if ((rc = write_begin(&w, s, file, "baton", 1, now_ms, 8)) != 0)
+  if ((rc = write_begin(&w, s, file, BT_STR("baton"), 1, now_ms, 8)) != 0)
     return rc == BT_EDENIED ? BT_OK : rc;
   if (n)
-    *n = w.expired;
+    *n = w.ngone;
   return write_end(&w, BT_OK);
 }

@@ -51,6 +51,10 @@ struct node_store {
 /* node_author's body: the access checks and what they need first, then
  * the op, in one transaction (share.c). */
 int node__author_checked(node_store *s, const uint8_t *file, crdt_body *b, crdt_id *id);
+/* Authors n case-file ops (no access types) in file as user, in one
+ * transaction under one access check (share.c). */
+int node__author_many(node_store *s, const uint8_t *file, const char *user, crdt_body *const *bs,
+                      size_t n);
 /* What node_grant_as refuses before writing anything: the grantee's
  * certificate (*c, the caller frees it, also on error), the grant record
  * (enums, a whole lawful basis), a grant to this org itself (BT_EDUP).

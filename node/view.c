@@ -359,14 +359,13 @@ int node_casefile(node_store *s, const uint8_t file[CRDT_FILE_LEN], const crdt_c
     /* Another process (the CLI beside batond) may have written: the file
      * record's count and sum of ids tell whether the op set changed. */
     MDB_txn *t;
-    filerec r;
     if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
       return rc;
-    rc = node__filerec_get(s, t, file, &r);
+    rc = node__cache_current(s, t, file);
     mdb_txn_abort(t);
-    if (rc != 0)
+    if (rc < 0)
       return rc;
-    if (r.count == x->rec.count && memcmp(r.sum, x->rec.sum, 32) == 0) {
+    if (rc == 1) {
       to_front(s, x);
       *out = x->cf;
       return BT_OK;

@@ -15,7 +15,11 @@
  * handshake messages behind fuzz_frame's three control bytes; and
  * hs-M-*.bin, inputs for each mode M of fuzz_handshake: a whole genuine
  * session (which completes), a genuine reply, and identity plaintexts
- * signed over the transcripts the harness's forger will compute. */
+ * signed over the transcripts the harness's forger will compute.
+ *
+ * For fuzz_recon.c: recon-*.bin, the peer's side of honest exchanges with
+ * each kind of side the harness plays (its item sets, either role, both
+ * budgets), so runs start from messages that get deep into the engine. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,7 @@
 #include "proto/fixture.h"
 #include "proto/frame.h"
 #include "proto/handshake.h"
+#include "proto/recon.h"
 
 #define SEEDS 4
 #define BASE_MS UINT64_C(1775208600000)
@@ -326,6 +331,107 @@ static int protocol(const char *dir)
   return rc;
 }
 
+/* ---- reconciliation seeds ---- */
+
+static uint64_t recon_next(uint64_t *s)
+{
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+static int recon_order(const void *x, const void *y)
+{
+  const proto_recon_item *a = x, *b = y;
+
+  if (a->ts != b->ts)
+    return a->ts < b->ts ? -1 : 1;
+  return memcmp(a->id.b, b->id.b, CRDT_ID_LEN);
+}
+
+static void recon_items(uint64_t s, int spread, proto_recon_item *items, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    items[i].ts = 490000 + (uint32_t)(spread ? recon_next(&s) % 100000 : recon_next(&s) % 3);
+    for (int k = 0; k < 4; k++) {
+      uint64_t v = recon_next(&s);
+
+      memcpy(items[i].id.b + 8 * k, &v, 8);
+    }
+  }
+}
+
+/* Must match recon_set in fuzz_recon.c. */
+static size_t recon_set(int which, proto_recon_item *items)
+{
+  static const size_t sizes[] = {40, 2000, 0, 1};
+  size_t n = sizes[which];
+
+  recon_items(0x9e3779b97f4a7c15u + (uint64_t)which, which == 1, items, n);
+  qsort(items, n, sizeof *items, recon_order);
+  return n;
+}
+
+/* Runs an honest exchange between the harness's side (mode byte m) and a
+ * peer holding the side's items but every drop-th, plus extra new ones;
+ * writes the peer's messages as the harness reads them. */
+static int recon_seed(const char *dir, const char *name, uint8_t m, size_t drop, size_t extra)
+{
+  static proto_recon_item side[2000], peer[4000];
+  static uint8_t seed[1 << 17], a[PROTO_RECON_MSG_MAX], b[PROTO_RECON_MSG_MAX];
+  proto_recon_opts small = {.budget = PROTO_RECON_BUDGET_MIN, .threshold = 8};
+  size_t ns = recon_set(m >> 1 & 3, side), np = 0, len, olen, at = 1;
+  proto_recon *r[2]; /* r[0] the harness's side, r[1] the peer */
+  int turn, rc;
+
+  for (size_t i = 0; i < ns; i++)
+    if (drop == 0 || i % drop != 0)
+      peer[np++] = side[i];
+  recon_items(extra * 7919, m >> 1 & 1, peer + np, extra);
+  qsort(peer, np += extra, sizeof *peer, recon_order);
+  if (proto_recon_new(&r[0], m & 1, side, ns, m & 8 ? &small : NULL) != BT_OK ||
+      proto_recon_new(&r[1], !(m & 1), peer, np, m & 8 ? &small : NULL) != BT_OK)
+    return -1;
+  turn = m & 1 ? 0 : 1; /* who starts */
+  rc = proto_recon_start(r[turn], a, sizeof a, &len);
+  seed[0] = m;
+  while (rc == BT_OK && len > 0) {
+    if (turn == 1 && (len > 0xffff || at + 2 + len > sizeof seed))
+      break;
+    if (turn == 1) {
+      seed[at] = (uint8_t)(len >> 8), seed[at + 1] = (uint8_t)len;
+      memcpy(seed + at + 2, a, len);
+      at += 2 + len;
+    }
+    rc = proto_recon_recv(r[!turn], a, len, b, sizeof b, &olen);
+    memcpy(a, b, olen);
+    len = olen;
+    turn = !turn;
+  }
+  proto_recon_free(r[0]);
+  proto_recon_free(r[1]);
+  if (rc != BT_OK) {
+    fprintf(stderr, "mkcorpus: recon %s: %s\n", name, bt_strerror(rc));
+    return -1;
+  }
+  return put(dir, name, seed, at);
+}
+
+static int recon_seeds(const char *dir)
+{
+  return recon_seed(dir, "recon-resp-40.bin", 0 << 1, 5, 4) ||
+         recon_seed(dir, "recon-resp-2000.bin", 1 << 1, 97, 30) ||
+         recon_seed(dir, "recon-resp-2000-small.bin", 8 | 1 << 1, 13, 200) ||
+         recon_seed(dir, "recon-resp-empty.bin", 2 << 1, 0, 60) ||
+         recon_seed(dir, "recon-resp-same.bin", 0 << 1, 0, 0) ||
+         recon_seed(dir, "recon-init-40.bin", 1 | 0 << 1, 3, 9) ||
+         recon_seed(dir, "recon-init-2000.bin", 1 | 1 << 1, 50, 10) ||
+         recon_seed(dir, "recon-init-2000-small.bin", 1 | 8 | 1 << 1, 7, 300) ||
+         recon_seed(dir, "recon-init-one.bin", 1 | 3 << 1, 0, 3) ||
+         recon_seed(dir, "recon-init-empty-small.bin", 1 | 8 | 2 << 1, 0, 500);
+}
+
 int main(int argc, char **argv)
 {
   if (argc != 2) {
@@ -336,5 +442,6 @@ int main(int argc, char **argv)
     for (uint64_t seed = 1; seed <= SEEDS; seed++)
       if (one(argv[1], type, seed) != 0)
         return 1;
-  return unknown(argv[1]) != 0 || certs(argv[1]) != 0 || protocol(argv[1]) != 0;
+  return unknown(argv[1]) != 0 || certs(argv[1]) != 0 || protocol(argv[1]) != 0 ||
+         recon_seeds(argv[1]) != 0;
 }

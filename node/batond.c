@@ -1,0 +1,581 @@
+/* node/batond.c: the node daemon (docs/batond.md).
+ *
+ *   batond [--config FILE] [--dir DIR] [--key-file FILE] [--listen ADDR:PORT]
+ *          [--peer ADDR:PORT]... [--init NAME] [--help]
+ *
+ * Settings come from built-in defaults, then the config file (`key = value`
+ * lines), then the command line, each overriding the one before; --peer
+ * options, when given, replace the file's peer lines. The store is opened
+ * with a key file, or else with the passphrase in BATON_PASSPHRASE (which
+ * is wiped from the environment once read). With --init, a missing key
+ * file, store and org are created, so a first run needs nothing else.
+ *
+ * Then node/net.c runs until SIGTERM or SIGINT: stop accepting, end each
+ * session with a bye, close the store, exit 0. A second signal stops
+ * without waiting for peers. Exit status 2 is a usage or config error, 1
+ * a failure to start. Nothing logged names a person, a key or a path
+ * beyond what the operator typed. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "crdt/cert.h"
+#include "crdt/err.h"
+#include "node/net.h"
+#include "node/org.h"
+#include "node/store.h"
+
+#define LINE_MAX_LEN 1024
+#define DAY_MS UINT64_C(86400000)
+
+typedef struct {
+  char *config, *dir, *key_file, *listen, *init_name;
+  char **peers;
+  size_t npeers;
+  int peers_from_cli, help;
+  node_net_opts net;
+  unsigned seen; /* keys met in the config file, against repeats */
+} settings;
+
+static const char USAGE[] =
+  "usage: batond [options]\n"
+  "  --config FILE      settings as `key = value` lines (docs/batond.md)\n"
+  "  --dir DIR          data directory (default $XDG_DATA_HOME/baton,\n"
+  "                     else ~/.local/share/baton)\n"
+  "  --key-file FILE    the store's key file (else BATON_PASSPHRASE is the\n"
+  "                     passphrase); with --init, created 0600 if missing\n"
+  "  --listen ADDR:PORT accept peers here (default " NODE_NET_LISTEN_DEFAULT "; off: none)\n"
+  "  --peer ADDR:PORT   keep a connection to this peer (repeatable)\n"
+  "  --init NAME        first run: create the key file, store and an org\n"
+  "                     called NAME (a school) if there are none\n"
+  "  --help             this text\n"
+  "Stops cleanly on SIGTERM or SIGINT.\n";
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs("batond: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+/* ---- values --------------------------------------------------------------------- */
+
+/* "10s", "500ms", "2m", "1h", or a bare number of seconds; 1 ms .. 1 day. */
+static int parse_duration(const char *v, uint64_t *ms)
+{
+  char *end;
+  unsigned long long x;
+  uint64_t mul = 1000;
+
+  errno = 0;
+  if (*v < '0' || *v > '9')
+    return BT_EINVAL;
+  x = strtoull(v, &end, 10);
+  if (errno != 0)
+    return BT_EINVAL;
+  if (strcmp(end, "ms") == 0)
+    mul = 1;
+  else if (strcmp(end, "m") == 0)
+    mul = 60000;
+  else if (strcmp(end, "h") == 0)
+    mul = 3600000;
+  else if (*end != '\0' && strcmp(end, "s") != 0)
+    return BT_EINVAL;
+  if (x == 0 || x > DAY_MS / mul)
+    return BT_EINVAL;
+  *ms = x * mul;
+  return BT_OK;
+}
+
+/* A count in lo..hi, with an optional K or M (binary) suffix. */
+static int parse_count(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+  char *end;
+  unsigned long long x;
+
+  errno = 0;
+  if (*v < '0' || *v > '9')
+    return BT_EINVAL;
+  x = strtoull(v, &end, 10);
+  if (errno != 0 || x > UINT32_MAX)
+    return BT_EINVAL;
+  if ((end[0] == 'K' || end[0] == 'k') && end[1] == '\0')
+    x <<= 10;
+  else if (end[0] == 'M' && end[1] == '\0')
+    x <<= 20;
+  else if (*end != '\0')
+    return BT_EINVAL;
+  if (x < lo || x > hi)
+    return BT_EINVAL;
+  *out = x;
+  return BT_OK;
+}
+
+static int parse_addr(const char *v, int peer)
+{
+  char host[NODE_NET_HOST_MAX];
+  uint16_t port;
+
+  if (strlen(v) >= NODE_NET_ADDR_MAX || node_net_addr_parse(v, host, sizeof host, &port) != 0)
+    return BT_EINVAL;
+  return peer && port == 0 ? BT_EINVAL : BT_OK;
+}
+
+static int set_str(char **dst, const char *v)
+{
+  char *p = strdup(v);
+
+  if (p == NULL)
+    return BT_ENOMEM;
+  free(*dst);
+  *dst = p;
+  return BT_OK;
+}
+
+static int add_peer(settings *st, const char *v)
+{
+  char **p = realloc(st->peers, (st->npeers + 1) * sizeof(*p));
+
+  if (p == NULL)
+    return BT_ENOMEM;
+  st->peers = p;
+  if ((p[st->npeers] = strdup(v)) == NULL)
+    return BT_ENOMEM;
+  st->npeers++;
+  return BT_OK;
+}
+
+/* ---- keys ----------------------------------------------------------------------- */
+
+enum { K_DIR, K_KEYFILE, K_LISTEN, K_PEER, K_CONNS, K_HS, K_IDLE, K_FRAME, K_MAXFRAME,
+       K_RMIN, K_RMAX, K_COUNT };
+static const char *const KEYS[K_COUNT] = {
+  "dir", "key_file", "listen", "peer", "max_connections", "handshake_timeout",
+  "idle_timeout", "frame_timeout", "max_frame", "reconnect_min", "reconnect_max"};
+
+/* Applies one setting. *why says what is wrong with a bad value. */
+static int set_key(settings *st, int k, const char *v, const char **why)
+{
+  node_net_opts *o = &st->net;
+  uint64_t x;
+  int rc = BT_OK;
+
+  *why = "bad value";
+  switch (k) {
+  case K_DIR:
+    return *v ? set_str(&st->dir, v) : BT_EINVAL;
+  case K_KEYFILE:
+    return *v ? set_str(&st->key_file, v) : BT_EINVAL;
+  case K_LISTEN:
+    *why = "want ADDR:PORT, [IPv6]:PORT or off";
+    return strcmp(v, "off") == 0 || parse_addr(v, 0) == BT_OK ? set_str(&st->listen, v)
+                                                               : BT_EINVAL;
+  case K_PEER:
+    *why = "want HOST:PORT or [IPv6]:PORT, port 1..65535";
+    return parse_addr(v, 1) == BT_OK ? add_peer(st, v) : BT_EINVAL;
+  case K_CONNS:
+    *why = "want 1..4096";
+    if ((rc = parse_count(v, 1, 4096, &x)) == BT_OK)
+      o->max_conns = (unsigned)x;
+    return rc;
+  case K_MAXFRAME:
+    *why = "want 8K..64M bytes";
+    if ((rc = parse_count(v, 8192, (uint64_t)64 << 20, &x)) == BT_OK)
+      o->max_frame = (size_t)x;
+    return rc;
+  default:
+    break;
+  }
+  *why = "want a duration: 500ms, 10s, 2m, 1h (at most a day)";
+  if ((rc = parse_duration(v, &x)) != BT_OK)
+    return rc;
+  uint64_t *dst[K_COUNT] = {[K_HS] = &o->hs_timeout_ms, [K_IDLE] = &o->idle_timeout_ms,
+                            [K_FRAME] = &o->frame_timeout_ms, [K_RMIN] = &o->retry_min_ms,
+                            [K_RMAX] = &o->retry_max_ms};
+  *dst[k] = x;
+  return BT_OK;
+}
+
+static int key_index(const char *name)
+{
+  for (int k = 0; k < K_COUNT; k++)
+    if (strcmp(KEYS[k], name) == 0)
+      return k;
+  return -1;
+}
+
+static char *trim(char *s)
+{
+  char *e;
+
+  while (*s == ' ' || *s == '\t')
+    s++;
+  e = s + strlen(s);
+  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+    *--e = '\0';
+  return s;
+}
+
+/* One line: blank, a # comment, or key = value; a # after a space or tab
+ * starts a comment too. */
+static int config_line(settings *st, char *line, const char **why)
+{
+  char *s, *eq, *key, *val;
+  int k;
+
+  for (char *p = line; *p; p++)
+    if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
+      *p = '\0';
+      break;
+    }
+  s = trim(line);
+  if (*s == '\0')
+    return BT_OK;
+  *why = "want key = value";
+  if ((eq = strchr(s, '=')) == NULL)
+    return BT_EINVAL;
+  *eq = '\0';
+  key = trim(s);
+  val = trim(eq + 1);
+  *why = "unknown key";
+  if ((k = key_index(key)) < 0)
+    return BT_EINVAL;
+  *why = "set twice";
+  if (k != K_PEER && (st->seen & (1u << k)))
+    return BT_EINVAL;
+  st->seen |= 1u << k;
+  return set_key(st, k, val, why);
+}
+
+static int config_load(settings *st, const char *path)
+{
+  char line[LINE_MAX_LEN + 2];
+  const char *why = NULL;
+  unsigned no = 0;
+  FILE *f = fopen(path, "r");
+  int rc = BT_OK;
+
+  if (f == NULL) {
+    say("%s: %s", path, strerror(errno));
+    return -errno;
+  }
+  while (rc == BT_OK && fgets(line, sizeof line, f) != NULL) {
+    no++;
+    if (strlen(line) > LINE_MAX_LEN && strchr(line, '\n') == NULL) {
+      why = "line too long";
+      rc = BT_ETOOBIG;
+    } else {
+      char copy[sizeof line];
+      memcpy(copy, line, sizeof line);
+      if ((rc = config_line(st, line, &why)) != BT_OK) {
+        char *key = trim(copy), *eq = strchr(key, '=');
+        if (eq)
+          *eq = '\0';
+        say("%s:%u: %s: %s", path, no, trim(key), why);
+      }
+      continue;
+    }
+    say("%s:%u: %s", path, no, why);
+  }
+  if (rc == BT_OK && ferror(f)) {
+    say("%s: read error", path);
+    rc = BT_EINVAL;
+  }
+  fclose(f);
+  return rc;
+}
+
+/* ---- the command line ---------------------------------------------------------- */
+
+static const struct {
+  const char *opt;
+  int key; /* a config key, or one of these: */
+} OPTS[] = {
+  {"--dir", K_DIR}, {"--key-file", K_KEYFILE}, {"--listen", K_LISTEN}, {"--peer", K_PEER},
+  {"--config", -1}, {"--init", -2}, {"--help", -3},
+};
+
+static int opt_index(const char *a, size_t alen)
+{
+  for (size_t j = 0; j < sizeof OPTS / sizeof OPTS[0]; j++)
+    if (strlen(OPTS[j].opt) == alen && strncmp(a, OPTS[j].opt, alen) == 0)
+      return (int)j;
+  return -1;
+}
+
+/* One option with its value, over what the config file said. */
+static int cli_apply(settings *st, int j, const char *v)
+{
+  const char *why;
+
+  if (OPTS[j].key == -2) {
+    if (*v == '\0' || set_str(&st->init_name, v) != BT_OK) {
+      say("--init needs a name");
+      return BT_EINVAL;
+    }
+    return BT_OK;
+  }
+  if (OPTS[j].key == K_PEER && !st->peers_from_cli) { /* replace the file's */
+    for (size_t k = 0; k < st->npeers; k++)
+      free(st->peers[k]);
+    st->npeers = 0;
+    st->peers_from_cli = 1;
+  }
+  if (set_key(st, OPTS[j].key, v, &why) != BT_OK) {
+    say("%s %s: %s", OPTS[j].opt, v, why);
+    return BT_EINVAL;
+  }
+  return BT_OK;
+}
+
+/* Pass 0 only finds --config and --help (and refuses unknown options);
+ * pass 1, after the file, applies the rest over it. */
+static int cli_pass(settings *st, int argc, char **argv, int pass)
+{
+  for (int i = 1; i < argc; i++) {
+    char *a = argv[i], *v = NULL, *eq = strchr(a, '=');
+    int j = opt_index(a, eq ? (size_t)(eq - a) : strlen(a));
+
+    if (j < 0) {
+      say("unknown option %s (try --help)", a);
+      return BT_EINVAL;
+    }
+    if (OPTS[j].key == -3) {
+      st->help = 1;
+      continue;
+    }
+    if (eq)
+      v = eq + 1;
+    else if (i + 1 < argc)
+      v = argv[++i];
+    if (v == NULL) {
+      say("%s needs a value", OPTS[j].opt);
+      return BT_EINVAL;
+    }
+    if (OPTS[j].key == -1) {
+      if (pass == 0 && set_str(&st->config, v) != BT_OK)
+        return BT_ENOMEM;
+    } else if (pass == 1 && cli_apply(st, j, v) != BT_OK) {
+      return BT_EINVAL;
+    }
+  }
+  return BT_OK;
+}
+
+static void settings_free(settings *st)
+{
+  for (size_t k = 0; k < st->npeers; k++)
+    free(st->peers[k]);
+  free(st->peers);
+  free(st->config);
+  free(st->dir);
+  free(st->key_file);
+  free(st->listen);
+  free(st->init_name);
+}
+
+/* ---- the store ------------------------------------------------------------------ */
+
+/* With --init and no key file: create one, unless a store is already
+ * there (a new key could not open it). */
+static int keyfile_ensure(const settings *st, const char *dir)
+{
+  char path[PATH_MAX + 16];
+  struct stat sb;
+  int rc;
+
+  if (st->init_name == NULL || stat(st->key_file, &sb) == 0 || errno != ENOENT)
+    return BT_OK;
+  snprintf(path, sizeof path, "%s/data.mdb", dir);
+  if (stat(path, &sb) == 0) {
+    say("the key file is missing, and the data directory holds a store: not making a new key");
+    return BT_EKEYFILE;
+  }
+  if ((rc = node_keyfile_create(st->key_file)) != BT_OK) {
+    say("cannot create the key file: %s", bt_strerror(rc));
+    return rc;
+  }
+  node_net_log("created key file (mode 0600): keep it outside the data directory, and backed up");
+  return BT_OK;
+}
+
+static int store_open(const settings *st, node_store **s)
+{
+  char dir[PATH_MAX], *pass = NULL, *env;
+  node_store_opts o = {.kdf = NODE_KDF_MODERATE, .create = st->init_name != NULL};
+  int rc;
+
+  if (st->dir)
+    snprintf(dir, sizeof dir, "%s", st->dir);
+  else if ((rc = node_store_default_dir(dir, sizeof dir)) != BT_OK) {
+    say("no data directory: give --dir (HOME and XDG_DATA_HOME are unset)");
+    return rc;
+  }
+  o.dir = dir;
+  if (st->key_file) {
+    if ((rc = keyfile_ensure(st, dir)) != BT_OK)
+      return rc;
+    o.key_file = st->key_file;
+  } else if ((env = getenv("BATON_PASSPHRASE")) != NULL && *env) {
+    if ((pass = strdup(env)) == NULL)
+      return BT_ENOMEM;
+    sodium_memzero(env, strlen(env));
+    unsetenv("BATON_PASSPHRASE");
+    o.passphrase = pass;
+    o.passphrase_len = strlen(pass);
+  } else {
+    say("no key: give --key-file FILE, or the passphrase in BATON_PASSPHRASE");
+    return BT_EPASS;
+  }
+  rc = node_store_open(s, &o);
+  if (pass) {
+    sodium_memzero(pass, strlen(pass));
+    free(pass);
+  }
+  if (rc == BT_ENOTFOUND)
+    say("no store in the data directory: run once with --init NAME to create one");
+  else if (rc != BT_OK)
+    say("cannot open the store: %s", bt_strerror(rc));
+  return rc;
+}
+
+static int org_ensure(node_store *s, const char *init_name)
+{
+  char dfpr[CRDT_FPR_LEN], ofpr[CRDT_FPR_LEN];
+  uint8_t pk[CRDT_PK_LEN];
+  node_org o;
+  int rc = node_org_get(s, &o);
+
+  if (rc == BT_ENOTFOUND && init_name) {
+    node_org_info info = {.kind = CRDT_ORG_SCHOOL, .name = init_name};
+    if ((rc = node_org_create(s, &info)) == BT_OK && (rc = node_org_get(s, &o)) == BT_OK)
+      node_net_log("created this node's org");
+  }
+  if (rc == BT_ENOTFOUND) {
+    say("this node has no org yet: run once with --init NAME");
+    return rc;
+  }
+  if (rc != BT_OK) {
+    say("cannot read this node's org: %s", bt_strerror(rc));
+    return rc;
+  }
+  node_store_device(s, pk);
+  crdt_fingerprint(pk, CRDT_PK_LEN, dfpr);
+  crdt_fingerprint(o.sign_pk.b, CRDT_PK_LEN, ofpr);
+  node_net_log("device fpr=%s org fpr=%s", dfpr, ofpr);
+  if (o.provisional)
+    node_net_log("the org certificate is provisional (self-signed): peers refuse this node "
+                 "until its LA certifies the org");
+  node_org_clear(&o);
+  return BT_OK;
+}
+
+/* ---- running ---------------------------------------------------------------------- */
+
+typedef struct {
+  uv_signal_t term, intr;
+  node_net *net;
+} daemon_ctx;
+
+static void on_stopped(void *ctx)
+{
+  daemon_ctx *d = ctx;
+
+  uv_close((uv_handle_t *)&d->term, NULL);
+  uv_close((uv_handle_t *)&d->intr, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+  daemon_ctx *d = h->data;
+
+  node_net_log("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  node_net_stop(d->net, on_stopped, d); /* a second signal: without waiting */
+}
+
+static int run(settings *st, node_store *s)
+{
+  daemon_ctx d = {0};
+  uv_loop_t loop;
+  int rc, started;
+
+  st->net.listen = st->listen == NULL                 ? NODE_NET_LISTEN_DEFAULT
+                   : strcmp(st->listen, "off") == 0 ? NULL
+                                                      : st->listen;
+  st->net.peers = (const char *const *)st->peers;
+  st->net.npeers = st->npeers;
+  if ((rc = uv_loop_init(&loop)) != 0)
+    return rc;
+  if ((rc = node_net_new(&d.net, &loop, s, &st->net)) != BT_OK) {
+    say("cannot set up the network: %s", bt_strerror(rc));
+    uv_loop_close(&loop);
+    return rc;
+  }
+  uv_signal_init(&loop, &d.term);
+  uv_signal_init(&loop, &d.intr);
+  d.term.data = d.intr.data = &d;
+  uv_signal_start(&d.term, on_signal, SIGTERM);
+  uv_signal_start(&d.intr, on_signal, SIGINT);
+  if ((started = node_net_start(d.net)) != 0) {
+    say("cannot listen on %s: %s", st->net.listen, uv_strerror(started));
+    node_net_stop(d.net, on_stopped, &d);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  node_net_free(d.net);
+  rc = uv_loop_close(&loop);
+  if (rc != 0)
+    say("event loop did not close cleanly: %s", uv_strerror(rc));
+  return started != 0 ? started : BT_OK;
+}
+
+int main(int argc, char **argv)
+{
+  settings st = {0};
+  node_store *s = NULL;
+  int rc;
+
+  signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error code, not a death */
+  if (cli_pass(&st, argc, argv, 0) != BT_OK) {
+    settings_free(&st);
+    return 2;
+  }
+  if (st.help) {
+    fputs(USAGE, stdout);
+    settings_free(&st);
+    return 0;
+  }
+  if ((st.config && config_load(&st, st.config) != BT_OK) ||
+      cli_pass(&st, argc, argv, 1) != BT_OK) {
+    settings_free(&st);
+    return 2;
+  }
+  if (st.net.retry_min_ms && st.net.retry_max_ms && st.net.retry_min_ms > st.net.retry_max_ms) {
+    say("reconnect_min is above reconnect_max");
+    settings_free(&st);
+    return 2;
+  }
+  if (sodium_init() < 0 || (rc = store_open(&st, &s)) != BT_OK ||
+      (rc = org_ensure(s, st.init_name)) != BT_OK || (rc = run(&st, s)) != BT_OK) {
+    node_store_close(s);
+    settings_free(&st);
+    return 1;
+  }
+  node_store_close(s);
+  settings_free(&st);
+  node_net_log("store closed; exiting");
+  return 0;
+}

@@ -31,56 +31,6 @@ int node_dir_track(node_store *s, const crdt_id *root)
   return node_file_track(s, file, epoch, NULL);
 }
 
-/* The root's latest ops in its directory file: the ids at its highest
- * sequence number (more than one only if it ever equivocated), ascending,
- * and that number (0: none yet). They come from the per-author seq index
- * (docs/store.md: file | author | seq | id), so ops any other key put in
- * the file, which anyone may send, neither become parents of the root's
- * ops nor move its sequence numbers. */
-static int root_tip(node_store *s, MDB_txn *t, const uint8_t *file, const crdt_id *root,
-                    crdt_id tip[CRDT_PARENTS_MAX], size_t *ntip, uint64_t *seq)
-{
-  enum { PL = CRDT_FILE_LEN + CRDT_PK_LEN };
-  uint8_t k[PL + 8 + CRDT_ID_LEN];
-  MDB_val key = {sizeof(k), k}, v;
-  MDB_cursor *c;
-  size_t n = 0;
-  int rc;
-
-  memcpy(k, file, CRDT_FILE_LEN);
-  memcpy(k + CRDT_FILE_LEN, root->b, CRDT_PK_LEN);
-  memset(k + PL, 0xff, 8 + CRDT_ID_LEN);
-  *seq = 0;
-  if ((rc = mdb_cursor_open(t, s->db[DB_SEQ], &c)) != 0)
-    return node__err(rc);
-  rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
-  if (rc == 0)
-    rc = mdb_cursor_get(c, &key, &v, MDB_PREV);
-  else if (rc == MDB_NOTFOUND) /* nothing after the root's keys: the last may be one */
-    rc = mdb_cursor_get(c, &key, &v, MDB_LAST);
-  /* Backwards from the highest seq, while the seq stays the same. */
-  while (rc == 0 && n < CRDT_PARENTS_MAX && key.mv_size == sizeof(k) &&
-         memcmp(key.mv_data, k, PL) == 0) {
-    const uint8_t *p = (const uint8_t *)key.mv_data + PL;
-    uint64_t q = 0;
-    for (int i = 0; i < 8; i++)
-      q = q << 8 | p[i];
-    if (n > 0 && q != *seq)
-      break;
-    *seq = q;
-    memcpy(tip[n++].b, p + 8, CRDT_ID_LEN);
-    rc = mdb_cursor_get(c, &key, &v, MDB_PREV);
-  }
-  mdb_cursor_close(c);
-  for (size_t i = 0; i < n / 2; i++) { /* descending -> ascending */
-    crdt_id x = tip[i];
-    tip[i] = tip[n - 1 - i];
-    tip[n - 1 - i] = x;
-  }
-  *ntip = n;
-  return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
-}
-
 /* Seals b as the root's next op in its directory and stores it, in one
  * write transaction with the read of the root's latest ops, so two
  * processes never seal the same seq. Its parents are those latest ops
@@ -103,8 +53,11 @@ static int author(node_store *s, crdt_body *b, crdt_id *id)
   crdt_public_epoch(file, epoch);
   if ((rc = node__txn(s, 0, &t)) != 0)
     goto out;
+  /* The root's latest ops come from the per-author seq index, so ops any
+   * other key put in the file, which anyone may send, neither become
+   * parents of the root's ops nor move its sequence numbers. */
   if ((rc = node__track_txn(s, t, file, epoch, NULL)) == 0)
-    rc = root_tip(s, t, file, &root, tip, &ntip, &seq);
+    rc = node__seq_tip(s, t, file, root.b, &seq, tip, CRDT_PARENTS_MAX, &ntip);
   if (rc == 0) {
     b->known = 1;
     b->user = BT_STR("la");

@@ -372,14 +372,14 @@ static int judge(node_store *s, const request *q, const rec *r, uint64_t now, in
                  node_secret **k)
 {
   uint8_t mac[32], msg[sizeof(REQ_CTX) - 1 + R_SIG];
+  MDB_val wrapped = {sizeof(r->wrapped), (void *)r->wrapped};
   int rc;
 
   *verdict = BT_ELOCKED;
   if (r->failures >= NODE_ENROL_TRIES)
     return BT_OK;
-  rc = node_unwrap(s->dek, q->key, KEY_LEN, r->wrapped, sizeof(r->wrapped), k);
-  if (rc != 0)
-    return rc == BT_EPASS || rc == BT_EINVAL ? BT_ECORRUPT : rc;
+  if ((rc = node__unwrap_stored(s, q->key, KEY_LEN, &wrapped, k)) != 0)
+    return rc;
   code_mac(*k, SUB_REQ, q->p, R_MAC, NULL, 0, NULL, 0, mac);
   req_sig_msg(q->p, msg);
   if (sodium_memcmp(mac, q->p + R_MAC, 32) != 0)

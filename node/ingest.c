@@ -818,33 +818,53 @@ static int read_heads(node_store *s, MDB_txn *t, const uint8_t *file, crdt_id *o
   return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
 }
 
-/* The highest sequence number this device has used in the file. */
-static int last_seq(node_store *s, MDB_txn *t, const uint8_t *file, uint64_t *seq)
+int node__seq_tip(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *author,
+                  uint64_t *seq, crdt_id *ids, size_t max, size_t *nids)
 {
-  uint8_t k[CRDT_FILE_LEN + CRDT_PK_LEN + 8 + CRDT_ID_LEN];
+  enum { PL = CRDT_FILE_LEN + CRDT_PK_LEN };
+  uint8_t k[PL + 8 + CRDT_ID_LEN];
   MDB_val key = {sizeof(k), k}, v;
   MDB_cursor *c;
+  uint64_t top = 0;
+  size_t n = 0;
   int rc;
 
   memcpy(k, file, CRDT_FILE_LEN);
-  memcpy(k + CRDT_FILE_LEN, s->device_pk, CRDT_PK_LEN);
-  memset(k + CRDT_FILE_LEN + CRDT_PK_LEN, 0xff, 8 + CRDT_ID_LEN);
-  *seq = 0;
+  memcpy(k + CRDT_FILE_LEN, author, CRDT_PK_LEN);
+  memset(k + PL, 0xff, 8 + CRDT_ID_LEN);
   if ((rc = mdb_cursor_open(t, s->db[DB_SEQ], &c)) != 0)
     return node__err(rc);
   rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
   if (rc == 0)
     rc = mdb_cursor_get(c, &key, &v, MDB_PREV);
-  else if (rc == MDB_NOTFOUND) /* nothing after our prefix: the last key may be ours */
+  else if (rc == MDB_NOTFOUND) /* nothing after the author's keys: the last may be one */
     rc = mdb_cursor_get(c, &key, &v, MDB_LAST);
-  if (rc == 0 && key.mv_size == sizeof(k) &&
-      memcmp(key.mv_data, k, CRDT_FILE_LEN + CRDT_PK_LEN) == 0) {
-    const uint8_t *p = (const uint8_t *)key.mv_data + CRDT_FILE_LEN + CRDT_PK_LEN;
+  /* Backwards from the highest seq, while the seq stays the same. */
+  while (rc == 0 && key.mv_size == sizeof(k) && memcmp(key.mv_data, k, PL) == 0) {
+    const uint8_t *p = (const uint8_t *)key.mv_data + PL;
+    uint64_t q = 0;
     for (int i = 0; i < 8; i++)
-      *seq = *seq << 8 | p[i];
+      q = q << 8 | p[i];
+    if (n > 0 && q != top)
+      break;
+    top = q;
+    if (n == max)
+      break;
+    memcpy(ids[n++].b, p + 8, CRDT_ID_LEN);
+    rc = mdb_cursor_get(c, &key, &v, MDB_PREV);
   }
   mdb_cursor_close(c);
-  return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return node__err(rc);
+  for (size_t i = 0; i < n / 2; i++) { /* descending -> ascending */
+    crdt_id x = ids[i];
+    ids[i] = ids[n - 1 - i];
+    ids[n - 1 - i] = x;
+  }
+  *seq = top;
+  if (nids)
+    *nids = n;
+  return BT_OK;
 }
 
 /* A new op must come after its parents in HLC order even when their
@@ -944,7 +964,7 @@ static int seal_here(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *
   int rc;
 
   if ((rc = read_heads(s, t, file, parents, &h.nparents)) != 0 ||
-      (rc = last_seq(s, t, file, &h.seq)) != 0)
+      (rc = node__seq_tip(s, t, file, s->device_pk, &h.seq, NULL, 0, NULL)) != 0)
     return rc;
   if ((rc = pick_key(s, t, file, b, h.epoch, &key)) != 0)
     return rc;

@@ -53,8 +53,7 @@ static int kr_get_secret_txn(node_store *s, MDB_txn *t, const char *key, node_se
 
   if ((rc = kr_get(s, t, key, &v)) != 0)
     return rc;
-  rc = node_unwrap(s->dek, key, strlen(key), v.mv_data, v.mv_size, out);
-  return rc == BT_EPASS || rc == BT_EINVAL ? BT_ECORRUPT : rc;
+  return node__unwrap_stored(s, key, strlen(key), &v, out);
 }
 
 static int kr_get_secret(node_store *s, const char *key, node_secret **out)
@@ -88,6 +87,26 @@ static int device_cert(const uint8_t *sign_sk, const uint8_t *device, const char
   return crdt_cert_sign(&b, sign_sk, cert, len);
 }
 
+/* Stores this node's org keys and certificates inside t; BT_EDUP if it
+ * has an org already. */
+static int org_store(node_store *s, MDB_txn *t, const uint8_t *sign_sk, const uint8_t *box_sk,
+                     const uint8_t *org_cert, size_t org_len, const uint8_t *dev_cert,
+                     size_t dev_len)
+{
+  MDB_val v;
+  int rc = kr_get(s, t, K_SIGN, &v);
+
+  if (rc == 0)
+    return BT_EDUP;
+  if (rc != BT_ENOTFOUND)
+    return rc;
+  if ((rc = kr_put_secret(s, t, K_SIGN, sign_sk, CRDT_SK_LEN)) != 0 ||
+      (rc = kr_put_secret(s, t, K_BOX, box_sk, 32)) != 0 ||
+      (rc = kr_put(s, t, K_ORGCERT, org_cert, org_len)) != 0)
+    return rc;
+  return kr_put(s, t, K_DEVCERT, dev_cert, dev_len);
+}
+
 int node_org_create(node_store *s, const node_org_info *info)
 {
   node_secret *sign = NULL, *box = NULL;
@@ -101,7 +120,6 @@ int node_org_create(node_store *s, const node_org_info *info)
                       .not_before = now,
                       .not_after = now + NODE_CERT_DAYS_DEFAULT * MS_PER_DAY};
   MDB_txn *t;
-  MDB_val v;
   int rc;
 
   if ((rc = node_secret_random(&sign, CRDT_SK_LEN)) != 0 ||
@@ -115,14 +133,8 @@ int node_org_create(node_store *s, const node_org_info *info)
     goto out;
   if ((rc = node__txn(s, 0, &t)) != 0)
     goto out;
-  rc = kr_get(s, t, K_SIGN, &v);
-  if (rc == 0)
-    rc = BT_EDUP;
-  else if (rc == BT_ENOTFOUND &&
-           (rc = kr_put_secret(s, t, K_SIGN, node_secret_bytes(sign), CRDT_SK_LEN)) == 0 &&
-           (rc = kr_put_secret(s, t, K_BOX, node_secret_bytes(box), 32)) == 0 &&
-           (rc = kr_put(s, t, K_ORGCERT, ocert, olen)) == 0)
-    rc = kr_put(s, t, K_DEVCERT, dcert, dlen);
+  rc = org_store(s, t, node_secret_bytes(sign), node_secret_bytes(box), ocert, olen, dcert,
+                 dlen);
   rc = org_made(s, t, rc, 0);
 out:
   node_secret_free(sign);
@@ -309,7 +321,6 @@ int node_org_adopt(node_store *s, const uint8_t sign_sk[CRDT_SK_LEN], const uint
   crdt_cert *oc = NULL, *dc = NULL;
   uint8_t pk[CRDT_PK_LEN], bpk[32];
   MDB_txn *t;
-  MDB_val v;
   int rc;
 
   if ((rc = crdt_cert_decode(org_cert, org_len, &oc)) != 0 ||
@@ -326,13 +337,7 @@ int node_org_adopt(node_store *s, const uint8_t sign_sk[CRDT_SK_LEN], const uint
   }
   if ((rc = node__txn(s, 0, &t)) != 0)
     goto out;
-  rc = kr_get(s, t, K_SIGN, &v);
-  if (rc == 0)
-    rc = BT_EDUP;
-  else if (rc == BT_ENOTFOUND && (rc = kr_put_secret(s, t, K_SIGN, sign_sk, CRDT_SK_LEN)) == 0 &&
-           (rc = kr_put_secret(s, t, K_BOX, box_sk, 32)) == 0 &&
-           (rc = kr_put(s, t, K_ORGCERT, org_cert, org_len)) == 0)
-    rc = kr_put(s, t, K_DEVCERT, dev_cert, dev_len);
+  rc = org_store(s, t, sign_sk, box_sk, org_cert, org_len, dev_cert, dev_len);
   rc = org_made(s, t, rc, 1);
 out:
   crdt_cert_free(oc);
@@ -352,16 +357,22 @@ static int prefixed(const char *prefix, const crdt_id *id, char out[64])
   return (int)(n + CRDT_ID_LEN);
 }
 
-static int kr_put_marker(node_store *s, const char *prefix, const crdt_id *id)
+static int kr_put_marker_txn(node_store *s, MDB_txn *t, const char *prefix, const crdt_id *id)
 {
   char k[64];
   MDB_val key = {(size_t)prefixed(prefix, id, k), k}, v = {0, ""};
+
+  return node__err(mdb_put(t, s->db[DB_KEYRING], &key, &v, 0));
+}
+
+static int kr_put_marker(node_store *s, const char *prefix, const crdt_id *id)
+{
   MDB_txn *t;
   int rc;
 
   if ((rc = node__txn(s, 0, &t)) != 0)
     return rc;
-  return node__txn_end(t, node__err(mdb_put(t, s->db[DB_KEYRING], &key, &v, 0)));
+  return node__txn_end(t, kr_put_marker_txn(s, t, prefix, id));
 }
 
 static int kr_list(node_store *s, const char *prefix, crdt_id *out, size_t max, size_t *n)
@@ -410,11 +421,8 @@ int node_root_create(node_store *s, crdt_id *pk)
       rc = BT_EDUP;
     else if (rc == BT_ENOTFOUND &&
              (rc = kr_put_secret(s, t, K_ROOT, node_secret_bytes(sk), CRDT_SK_LEN)) == 0 &&
-             (rc = kr_put(s, t, K_ROOTPK, p.b, CRDT_PK_LEN)) == 0) {
-      char k[64]; /* its own anchor, in the same transaction */
-      MDB_val key = {(size_t)prefixed(P_ANCHOR, &p, k), k}, e = {0, ""};
-      rc = node__err(mdb_put(t, s->db[DB_KEYRING], &key, &e, 0));
-    }
+             (rc = kr_put(s, t, K_ROOTPK, p.b, CRDT_PK_LEN)) == 0)
+      rc = kr_put_marker_txn(s, t, P_ANCHOR, &p); /* its own anchor, in the same transaction */
     rc = node__txn_end(t, rc);
   }
   node_secret_free(sk);

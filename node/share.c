@@ -9,7 +9,6 @@
  * revocation of grants that have expired. */
 #include "node/share.h"
 
-#include <stdlib.h>
 #include <sodium.h>
 
 #include "crdt/cert.h"
@@ -62,24 +61,11 @@ static int set_epoch(wctx *w, const uint8_t *epoch)
   return node__filerec_put(w->s, w->t, w->file, &r);
 }
 
-/* One keybox (or several, CRDT_KEYSET_MAX items each) for an org. */
+/* Keyboxes for an org, sealing items to its box key. */
 static int keybox(wctx *w, const crdt_id *org, const crdt_id *box, const crdt_keyitem *items,
                   size_t n)
 {
-  int rc = BT_OK;
-
-  for (size_t off = 0; off < n && rc == BT_OK; off += CRDT_KEYSET_MAX) {
-    size_t k = n - off < CRDT_KEYSET_MAX ? n - off : CRDT_KEYSET_MAX;
-    crdt_body b = {.type = CRDT_OP_KEYBOX, .known = 1};
-    uint8_t *sealed;
-    size_t len;
-    if ((rc = crdt_keyset_seal(items + off, k, box->b, &sealed, &len)) != 0)
-      return rc;
-    b.u.keybox = (crdt_keybox){*org, *box, {(const char *)sealed, len}};
-    rc = author(w, &b, NULL);
-    free(sealed);
-  }
-  return rc;
+  return node__keybox_txn(w->s, w->t, w->file, w->user, org, box, items, n);
 }
 
 /* Whether org keeps access at ms once the grants in gone[] are revoked. */

@@ -170,6 +170,16 @@ static int meta_put(node_store *s, MDB_txn *t, const char *key, const void *p, s
   return node__err(mdb_put(t, s->db[DB_META], &k, &v, 0));
 }
 
+int node__unwrap_stored(node_store *s, const void *label, size_t label_len, const MDB_val *v,
+                        node_secret **out)
+{
+  int rc = node_unwrap(s->dek, label, label_len, v->mv_data, v->mv_size, out);
+
+  /* The data key is right (the store opened): a record that fails to open
+   * was damaged, not mistyped. */
+  return rc == BT_EPASS || rc == BT_EINVAL ? BT_ECORRUPT : rc;
+}
+
 /* ---- epoch keys ----------------------------------------------------------- */
 
 static void epoch_label(uint8_t label[12 + CRDT_FILE_LEN + CRDT_EPOCH_LEN], const char *what,
@@ -193,8 +203,7 @@ static int epoch_get(node_store *s, MDB_txn *t, const uint8_t *file, const uint8
   if ((rc = mdb_get(t, s->db[DB_EPOCHS], &key, &v)) != 0)
     return rc == MDB_NOTFOUND ? BT_EEPOCH : node__err(rc);
   epoch_label(label, secret ? "baton/secret" : "baton/epoch", file, epoch);
-  rc = node_unwrap(s->dek, label, sizeof(label), v.mv_data, v.mv_size, out);
-  return rc == BT_EPASS || rc == BT_EINVAL ? BT_ECORRUPT : rc;
+  return node__unwrap_stored(s, label, sizeof(label), &v, out);
 }
 
 int node__epoch_key(node_store *s, MDB_txn *t, const uint8_t file[CRDT_FILE_LEN],
@@ -669,15 +678,32 @@ int node_file_key(node_store *s, const uint8_t file[CRDT_FILE_LEN],
   return rc == BT_EEPOCH ? BT_ENOTFOUND : rc;
 }
 
+int node__keybox_txn(node_store *s, MDB_txn *t, const uint8_t *file, bt_str user,
+                     const crdt_id *org, const crdt_id *box, const crdt_keyitem *items,
+                     size_t n)
+{
+  int rc = BT_OK;
+
+  for (size_t off = 0; off < n && rc == BT_OK; off += CRDT_KEYSET_MAX) {
+    size_t k = n - off < CRDT_KEYSET_MAX ? n - off : CRDT_KEYSET_MAX;
+    crdt_body b = {.type = CRDT_OP_KEYBOX, .known = 1, .user = user};
+    uint8_t *sealed;
+    size_t len;
+    if ((rc = crdt_keyset_seal(items + off, k, box->b, &sealed, &len)) != 0)
+      return rc;
+    b.u.keybox = (crdt_keybox){*org, *box, {(const char *)sealed, len}};
+    rc = node__author_txn(s, t, file, &b, NULL);
+    free(sealed);
+  }
+  return rc;
+}
+
 /* The first epoch's secret boxed to this node's own org, so its other
  * devices (a DSL's laptop) read the file too. */
 static int own_keybox(node_store *s, MDB_txn *t, const uint8_t *file, const node_org *o,
                       const uint8_t *epoch, const node_secret *secret, bt_str user)
 {
-  crdt_body kb = {.type = CRDT_OP_KEYBOX, .known = 1, .user = user};
   crdt_keyitem *item = sodium_malloc(sizeof(*item));
-  uint8_t *sealed = NULL;
-  size_t len = 0;
   int rc;
 
   if (item == NULL)
@@ -685,13 +711,8 @@ static int own_keybox(node_store *s, MDB_txn *t, const uint8_t *file, const node
   item->kind = CRDT_KEY_SECRET;
   memcpy(item->epoch, epoch, CRDT_EPOCH_LEN);
   memcpy(item->key, node_secret_bytes(secret), CRDT_KEY_LEN);
-  rc = crdt_keyset_seal(item, 1, o->box_pk.b, &sealed, &len);
+  rc = node__keybox_txn(s, t, file, user, &o->sign_pk, &o->box_pk, item, 1);
   sodium_free(item);
-  if (rc != 0)
-    return rc;
-  kb.u.keybox = (crdt_keybox){o->sign_pk, o->box_pk, {(const char *)sealed, len}};
-  rc = node__author_txn(s, t, file, &kb, NULL);
-  free(sealed);
   return rc;
 }
 

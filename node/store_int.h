@@ -81,15 +81,32 @@ int node__key_put(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t 
 int node__epoch_secret(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *epoch,
                        node_secret **out);
 
+/* Unwraps a stored record v under the data key, label as when wrapped.
+ * A record that does not open is BT_ECORRUPT (the data key is known
+ * right); else node_unwrap's errors. */
+int node__unwrap_stored(node_store *s, const void *label, size_t label_len, const MDB_val *v,
+                        node_secret **out);
 int node__err(int mdb_rc);  /* LMDB code -> bt_err */
 /* mdb_txn_begin that adopts a map grown by another process. bt_err. */
 int node__txn(node_store *s, unsigned flags, MDB_txn **t);
 /* Ends a write transaction: commits when rc is BT_OK, else aborts and
  * passes rc on. Returns the outcome. */
 int node__txn_end(MDB_txn *t, int rc);
+/* An author's latest ops in file, from the per-author seq index (DB_SEQ:
+ * file | author | seq | id): its highest sequence number in *seq (0: none
+ * yet) and up to max ids at that number in ids, ascending, their count in
+ * *nids (more than one only if it ever equivocated). ids and nids may be
+ * NULL when max is 0. */
+int node__seq_tip(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *author,
+                  uint64_t *seq, crdt_id *ids, size_t max, size_t *nids);
 /* Seals b as this device's next op in file and stores it, inside t. */
 int node__author_txn(node_store *s, MDB_txn *t, const uint8_t *file, crdt_body *b,
                      crdt_id *id);
+/* Authors keyboxes sealing items to an org's box key, inside t: one op
+ * per CRDT_KEYSET_MAX items. */
+int node__keybox_txn(node_store *s, MDB_txn *t, const uint8_t *file, bt_str user,
+                     const crdt_id *org, const crdt_id *box, const crdt_keyitem *items,
+                     size_t n);
 void node__filerec_pack(const filerec *r, uint8_t out[FILEREC_LEN]);
 int node__filerec_get(node_store *s, MDB_txn *t, const uint8_t file[CRDT_FILE_LEN],
                       filerec *r);

@@ -8,38 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "crdt/cert.h"
 #include "crdt/err.h"
 #include "node/enrol.h"
 #include "node/org.h"
+#include "node/parties.h"
 
 #define T0 1767225600000ull /* 2026-01-01 */
 #define HOUR 3600000ull
 
 static char dir[64];
 static node_store *org, *dev, *la, *other;
-
-static uint64_t clock_fn(void *ctx)
-{
-  (void)ctx;
-  return T0;
-}
-
-static node_store *open_store(const char *name)
-{
-  node_store_opts o = {.passphrase = "node", .passphrase_len = 4, .create = 1,
-                       .kdf = NODE_KDF_MIN, .clock_ms = clock_fn};
-  char d[128];
-  node_store *s;
-
-  snprintf(d, sizeof(d), "%s/%s", dir, name);
-  cr_assert_eq(mkdir(d, 0700), 0);
-  o.dir = d;
-  cr_assert_eq(node_store_open(&s, &o), BT_OK);
-  return s;
-}
 
 static void make_org(node_store *s, const char *name)
 {
@@ -50,26 +30,23 @@ static void make_org(node_store *s, const char *name)
 
 static void setup(void)
 {
-  strcpy(dir, "/tmp/bt-enrol-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
-  org = open_store("org");
-  dev = open_store("dev");
-  la = open_store("la");
-  other = open_store("other");
+  party_now_ms = T0;
+  party_mkdtemp(dir, sizeof(dir));
+  org = party_store_in(dir, "org");
+  dev = party_store_in(dir, "dev");
+  la = party_store_in(dir, "la");
+  other = party_store_in(dir, "other");
   make_org(org, "Hillside Primary");
   make_org(other, "Riverside Academy");
 }
 
 static void teardown(void)
 {
-  char cmd[96];
-
   node_store_close(org);
   node_store_close(dev);
   node_store_close(la);
   node_store_close(other);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  cr_assert_eq(system(cmd), 0);
+  party_rmdir(dir);
 }
 
 TestSuite(node_enrol, .init = setup, .fini = teardown);
@@ -240,7 +217,7 @@ Test(node_enrol, a_provisional_org_enrols_too)
 
 Test(node_enrol, a_code_works_once)
 {
-  node_store *dev2 = open_store("dev2");
+  node_store *dev2 = party_store_in(dir, "dev2");
   uint8_t *ans;
   size_t alen;
   char code[NODE_ENROL_CODE_LEN];
@@ -396,7 +373,7 @@ Test(node_enrol, tampered_answers_are_refused_and_change_nothing)
 
 Test(node_enrol, an_answer_only_installs_on_the_device_that_asked)
 {
-  node_store *dev2 = open_store("dev2");
+  node_store *dev2 = party_store_in(dir, "dev2");
   char code[NODE_ENROL_CODE_LEN];
   uint8_t *ans;
   size_t alen;
@@ -513,7 +490,7 @@ Test(node_enrol, issue_checks_its_arguments)
 Test(node_enrol, a_node_without_an_org_answers_nothing)
 {
   char code[NODE_ENROL_CODE_LEN];
-  node_store *dev2 = open_store("dev2");
+  node_store *dev2 = party_store_in(dir, "dev2");
 
   issue(org, "DSL laptop", HOUR, code);
   cr_assert_eq(ask_only(dev, dev2, code, T0), BT_ENOTFOUND);

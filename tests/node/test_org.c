@@ -4,14 +4,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "crdt/cert.h"
 #include "crdt/err.h"
 #include "node/org.h"
+#include "node/parties.h"
 
 #define T0 1767225600000ull /* 2026-01-01 */
 #define DAY 86400000ull
@@ -19,44 +18,21 @@
 static char dir[64];
 static node_store *s, *la, *spare;
 
-static uint64_t clock_fn(void *ctx)
-{
-  (void)ctx;
-  return T0;
-}
-
-static node_store *open_store(const char *name)
-{
-  node_store_opts o = {.passphrase = "node", .passphrase_len = 4, .create = 1,
-                       .kdf = NODE_KDF_MIN, .clock_ms = clock_fn};
-  char d[128];
-  node_store *st;
-
-  snprintf(d, sizeof(d), "%s/%s", dir, name);
-  cr_assert_eq(mkdir(d, 0700), 0);
-  o.dir = d;
-  cr_assert_eq(node_store_open(&st, &o), BT_OK);
-  return st;
-}
-
 static void setup(void)
 {
-  strcpy(dir, "/tmp/bt-org-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
-  s = open_store("school");
-  la = open_store("la");
-  spare = open_store("spare");
+  party_now_ms = T0;
+  party_mkdtemp(dir, sizeof(dir));
+  s = party_store_in(dir, "school");
+  la = party_store_in(dir, "la");
+  spare = party_store_in(dir, "spare");
 }
 
 static void teardown(void)
 {
-  char cmd[96];
-
   node_store_close(s);
   node_store_close(la);
   node_store_close(spare);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  cr_assert_eq(system(cmd), 0);
+  party_rmdir(dir);
 }
 
 TestSuite(node_org, .init = setup, .fini = teardown);

@@ -1,8 +1,8 @@
 /* tests/node/test_review.c: regressions for defects a review found in the
  * LA directory (node/dir.c), extracts (node/extract.c), counts
  * (node/counts.c) and orgs (node/org.c), between real stores set up as in
- * test_share.c: an LA (root), a school that holds a file, a MASH and a
- * second school.
+ * test_share.c (parties.h): an LA (root), a school that holds a file, a
+ * MASH and a second school.
  *
  * Two tests need the store to meet a condition at one exact moment:
  * another process storing ops between two reads, and a storage error in
@@ -26,6 +26,7 @@
 #include "node/dir.h"
 #include "node/enrol.h"
 #include "node/org.h"
+#include "node/parties.h"
 #include "node/share.h"
 #include "node/store.h"
 #include "node/users.h"
@@ -77,160 +78,23 @@ int mdb_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data)
   return real(txn, dbi, key, data);
 }
 
-/* ---- parties, as in test_share.c -------------------------------------------- */
-
-static uint64_t now_ms = 1767600000000ull; /* 2026-01-05 */
-
-static uint64_t clock_fn(void *ctx)
-{
-  (void)ctx;
-  return now_ms;
-}
-
-typedef struct {
-  char dir[64];
-  node_store *s;
-  uint8_t *cert; /* org certificate issued by the LA */
-  size_t cert_len;
-} party;
+/* ---- parties (parties.h) ------------------------------------------------- */
 
 static party la, school, mash, other;
-
-static void open_party(party *p, const char *name, uint32_t kind)
-{
-  node_store_opts o = {.passphrase = "pw", .passphrase_len = 2, .create = 1,
-                       .kdf = NODE_KDF_MIN, .clock_ms = clock_fn};
-
-  snprintf(p->dir, sizeof(p->dir), "/tmp/bt-review-XXXXXX");
-  cr_assert_not_null(mkdtemp(p->dir));
-  o.dir = p->dir;
-  cr_assert_eq(node_store_open(&p->s, &o), BT_OK);
-  if (name == NULL)
-    return;
-  node_org_info oi = {kind, name, NULL, NULL};
-  cr_assert_eq(node_org_create(p->s, &oi), BT_OK);
-}
-
-static void certify(party *p)
-{
-  node_org o;
-  crdt_id root;
-
-  cr_assert_eq(node_org_get(p->s, &o), BT_OK);
-  cr_assert_eq(node_root_certify(la.s, o.org_cert, o.org_cert_len, now_ms, 365, &p->cert,
-                                 &p->cert_len), BT_OK);
-  node_org_clear(&o);
-  cr_assert_eq(node_root_pk(la.s, &root), BT_OK);
-  cr_assert_eq(node_anchor_add(p->s, &root), BT_OK);
-  cr_assert_eq(node_org_install(p->s, p->cert, p->cert_len, now_ms), BT_OK);
-}
 
 static void setup(void)
 {
   memset(&hook, 0, sizeof(hook));
-  now_ms = 1767600000000ull;
-  open_party(&la, NULL, 0);
-  cr_assert_eq(node_root_create(la.s, NULL), BT_OK);
-  open_party(&school, "Oak Primary", CRDT_ORG_SCHOOL);
-  open_party(&mash, "County MASH", CRDT_ORG_MASH);
-  open_party(&other, "Elm Academy", CRDT_ORG_SCHOOL);
-  certify(&school);
-  certify(&mash);
-  certify(&other);
-}
-
-static void close_party(party *p)
-{
-  char cmd[96];
-
-  node_store_close(p->s);
-  free(p->cert);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
-  cr_assert_eq(system(cmd), 0);
+  parties_open(&la, &school, &mash, &other);
 }
 
 static void teardown(void)
 {
   memset(&hook, 0, sizeof(hook));
-  close_party(&la);
-  close_party(&school);
-  close_party(&mash);
-  close_party(&other);
+  parties_close(&la, &school, &mash, &other);
 }
 
 TestSuite(node_review, .init = setup, .fini = teardown);
-
-/* Copies every stored op of file from one store to another. */
-static void sync_to(party *from, party *to, const uint8_t *file)
-{
-  size_t n = 0;
-  crdt_id *ids;
-  bt_bytes *envs;
-  crdt_op **ops;
-  node_ingest_result *res;
-  uint8_t zero[CRDT_EPOCH_LEN] = {0};
-
-  cr_assert_eq(node_file_ops(from->s, file, NULL, 0, &n), BT_OK);
-  ids = calloc(n + 1, sizeof(*ids));
-  envs = calloc(n + 1, sizeof(*envs));
-  ops = calloc(n + 1, sizeof(*ops));
-  res = calloc(n + 1, sizeof(*res));
-  cr_assert_eq(node_file_ops(from->s, file, ids, n, &n), BT_OK);
-  for (size_t i = 0; i < n; i++) {
-    cr_assert_eq(node_op_get(from->s, &ids[i], &ops[i]), BT_OK);
-    envs[i] = (bt_bytes){ops[i]->env, ops[i]->env_len};
-  }
-  cr_assert_eq(node_file_track(to->s, file, zero, NULL), BT_OK); /* carry it */
-  cr_assert_eq(node_ingest(to->s, envs, n, res, NULL), BT_OK);
-  for (size_t i = 0; i < n; i++) {
-    cr_assert(res[i].status != NODE_REJECTED, "op %zu: %s", i, bt_errname(res[i].reason));
-    crdt_op_free(ops[i]);
-  }
-  free(ids);
-  free(envs);
-  free(ops);
-  free(res);
-}
-
-static void new_file(uint8_t file[CRDT_FILE_LEN])
-{
-  crdt_fieldval fv[] = {{CRDT_FS_GIVEN, BT_STR("Amy")}, {CRDT_FS_FAMILY, BT_STR("Bell")},
-                        {CRDT_FS_DOB, BT_STR("2016-03-04")}};
-  crdt_body b = {.type = CRDT_OP_FILE_CREATE, .known = 1};
-
-  b.u.fields = (crdt_fields){fv, 3};
-  cr_assert_eq(node_file_create_as(school.s, "dsl.jones", NODE_ROLE_DSL, &b, file, NULL), BT_OK);
-}
-
-static int note(party *p, const uint8_t *file, const char *text, crdt_id *id)
-{
-  crdt_body b = {.type = CRDT_OP_CHRONO, .known = 1};
-
-  now_ms += 60000;
-  b.u.chrono = (crdt_chrono){.event_at = now_ms, .category = CRDT_CHR_CONTACT,
-                             .summary = bt_strz(text)};
-  return node_author_as(p->s, "dsl.jones", NODE_ROLE_DSL, file, &b, id);
-}
-
-static int shows(party *p, const uint8_t *file, const char *text)
-{
-  const crdt_casefile *cf;
-
-  cr_assert_eq(node_casefile(p->s, file, &cf), BT_OK);
-  for (size_t e = 0; e < cf->nentries; e++)
-    if (cf->entries[e].body->type == CRDT_OP_CHRONO &&
-        bt_str_eq(cf->entries[e].body->u.chrono.summary, bt_strz(text)))
-      return 1;
-  return 0;
-}
-
-static node_grant_req consent_req(const party *to, uint32_t rights, uint32_t history)
-{
-  return (node_grant_req){.org_cert = to->cert, .org_cert_len = to->cert_len,
-                          .purpose = CRDT_PURPOSE_REFERRAL, .basis = CRDT_BASIS_CONSENT,
-                          .consent_by = "mother", .consent_how = "in person at school",
-                          .consent_on = 20260105, .rights = rights, .history = history};
-}
 
 static size_t stored_ops(party *p)
 {
@@ -258,8 +122,8 @@ static bt_bytes *junk_ops(const crdt_id *root, size_t n, crdt_op ***ops)
     crdt_id subject;
     randombytes_buf(subject.b, sizeof(subject.b));
     randombytes_buf(nonce, sizeof(nonce));
-    b.hlc = crdt_hlc_make(now_ms, (uint32_t)i);
-    b.u.dir_revoke = (crdt_dir_revoke){subject, BT_STR("junk"), now_ms};
+    b.hlc = crdt_hlc_make(party_now_ms, (uint32_t)i);
+    b.u.dir_revoke = (crdt_dir_revoke){subject, BT_STR("junk"), party_now_ms};
     cr_assert_eq(crdt_directory_seal(file, sk, i + 1, NULL, 0, &b, nonce, &(*ops)[i]), BT_OK);
     envs[i] = (bt_bytes){(*ops)[i]->env, (*ops)[i]->env_len};
   }
@@ -307,7 +171,7 @@ Test(node_review, junk_in_the_directory_does_not_stop_the_la)
   cr_assert_eq(op->h.nparents, 1);
   cr_assert_eq(crdt_id_cmp(&op->h.parents[0], &first), 0);
   crdt_op_free(op);
-  cr_assert_eq(node_dir_revoke(la.s, &root, "test", now_ms + 1, &third), BT_OK);
+  cr_assert_eq(node_dir_revoke(la.s, &root, "test", party_now_ms + 1, &third), BT_OK);
   cr_assert_eq(node_op_get(la.s, &third, &op), BT_OK);
   cr_assert_eq(op->h.seq, 3);
   cr_assert_eq(op->h.nparents, 1);
@@ -315,8 +179,8 @@ Test(node_review, junk_in_the_directory_does_not_stop_the_la)
   crdt_op_free(op);
   /* Whoever reads it sees the LA's listings, the junk rejected. */
   cr_assert_eq(node_dir_track(school.s, &root), BT_OK);
-  sync_to(&la, &school, dfile);
-  cr_assert_eq(node_dir_get(school.s, &root, now_ms, &dir), BT_OK);
+  party_sync(&la, &school, dfile);
+  cr_assert_eq(node_dir_get(school.s, &root, party_now_ms, &dir), BT_OK);
   cr_assert_eq(dir->nentries, 2);
   cr_assert_eq(dir->nrejected, JUNK);
   cr_assert_eq(dir->nrevocations, 1);
@@ -330,12 +194,12 @@ Test(node_review, an_untracked_directory_is_not_a_file_here)
   crdt_id root;
 
   cr_assert_eq(node_root_pk(la.s, &root), BT_OK);
-  cr_assert_eq(node_dir_get(school.s, &root, now_ms, &dir), BT_ENOFILE);
+  cr_assert_eq(node_dir_get(school.s, &root, party_now_ms, &dir), BT_ENOFILE);
   cr_assert_null(dir);
   size_t n = 99;
-  cr_assert_eq(node_dir_apply(school.s, &root, now_ms, &n), BT_ENOFILE);
+  cr_assert_eq(node_dir_apply(school.s, &root, party_now_ms, &n), BT_ENOFILE);
   cr_assert_eq(node_dir_track(school.s, &root), BT_OK);
-  cr_assert_eq(node_dir_get(school.s, &root, now_ms, &dir), BT_OK);
+  cr_assert_eq(node_dir_get(school.s, &root, party_now_ms, &dir), BT_OK);
   cr_assert_eq(dir->nentries, 0);
   crdt_directory_free(dir);
 }
@@ -368,13 +232,13 @@ Test(node_review, reading_the_directory_while_ops_arrive_stays_in_bounds)
   cr_assert_eq(node_dir_publish(la.s, school.cert, school.cert_len, NULL), BT_OK);
   cr_assert_eq(node_dir_publish(la.s, mash.cert, mash.cert_len, NULL), BT_OK);
   cr_assert_eq(node_dir_track(school.s, &root), BT_OK);
-  sync_to(&la, &school, dfile);
+  party_sync(&la, &school, dfile);
   racing = junk_ops(&root, RACE, &ops);
   nracing = RACE;
   raced = 0;
   hook.on_read = store_racing_op;
   hook.reads_left = RACE;
-  int rc = node_dir_get(school.s, &root, now_ms, &dir);
+  int rc = node_dir_get(school.s, &root, party_now_ms, &dir);
   hook.on_read = NULL;
   cr_assert_eq(rc, BT_OK, "%s", bt_errname(rc));
   cr_assert_eq(raced, RACE, "ops arrived while it read");
@@ -392,44 +256,44 @@ Test(node_review, a_refused_extract_leaves_no_file_behind)
   node_grant_req g;
   crdt_id ids[2];
 
-  new_file(file);
-  cr_assert_eq(note(&school, file, "bruise on arm", &ids[0]), BT_OK);
-  cr_assert_eq(note(&school, file, "disclosure", &ids[1]), BT_OK);
+  party_new_file(&school, file);
+  cr_assert_eq(party_note(&school, file, "bruise on arm", &ids[0]), BT_OK);
+  cr_assert_eq(party_note(&school, file, "disclosure", &ids[1]), BT_OK);
   size_t before = stored_ops(&school);
 
-  g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   g.basis = 0;
   cr_assert_eq(node_extract_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, ids, 2, &g, ex),
                BT_EMISSING, "no lawful basis");
-  g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   g.consent_how = NULL;
   cr_assert_eq(node_extract_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, ids, 2, &g, ex),
                BT_EMISSING, "consent without how");
-  g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   g.rights = 7;
   cr_assert_eq(node_extract_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, ids, 2, &g, ex),
                BT_EINVAL, "bad rights");
-  g = consent_req(&school, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  g = party_consent_req(&school, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   cr_assert_eq(node_extract_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, ids, 2, &g, ex),
                BT_EDUP, "to itself: it holds the extract already");
   /* A provisional (self-signed) certificate is no grantee. */
   party fake = {0};
-  open_party(&fake, "Unvetted School", CRDT_ORG_SCHOOL);
+  party_open(&fake, "Unvetted School", CRDT_ORG_SCHOOL);
   node_org fo;
   cr_assert_eq(node_org_get(fake.s, &fo), BT_OK);
-  g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   g.org_cert = fo.org_cert;
   g.org_cert_len = fo.org_cert_len;
   cr_assert_eq(node_extract_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, ids, 2, &g, ex),
                BT_ESELFSIGNED);
   node_org_clear(&fo);
-  close_party(&fake);
+  party_close(&fake);
   /* The LA revoked the partner, and the school applied it. */
   crdt_cert *mc;
   cr_assert_eq(crdt_cert_decode(mash.cert, mash.cert_len, &mc), BT_OK);
   cr_assert_eq(node_revoked_add(school.s, &mc->b.subject), BT_OK);
   crdt_cert_free(mc);
-  g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   cr_assert_eq(node_extract_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, ids, 2, &g, ex),
                BT_EREVOKED);
   cr_assert_eq(stored_ops(&school), before, "nothing was written");
@@ -438,15 +302,15 @@ Test(node_review, a_refused_extract_leaves_no_file_behind)
 Test(node_review, only_the_holder_makes_an_extract)
 {
   uint8_t file[CRDT_FILE_LEN], ex[CRDT_FILE_LEN];
-  node_grant_req gm = consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
-  node_grant_req go = consent_req(&other, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  node_grant_req gm = party_consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
+  node_grant_req go = party_consent_req(&other, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   crdt_id id, grant;
 
-  new_file(file);
-  cr_assert_eq(note(&school, file, "bruise on arm", &id), BT_OK);
+  party_new_file(&school, file);
+  cr_assert_eq(party_note(&school, file, "bruise on arm", &id), BT_OK);
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &gm, &grant), BT_OK);
-  sync_to(&school, &mash, file);
-  cr_assert(shows(&mash, file, "bruise on arm"));
+  party_sync(&school, &mash, file);
+  cr_assert(party_shows(&mash, file, "bruise on arm"));
   size_t before = stored_ops(&mash);
   cr_assert_eq(node_extract_as(mash.s, "dsl.jones", NODE_ROLE_DSL, file, &id, 1, &go, ex),
                BT_EDENIED, "a grantee that may write may not re-share, extracts included");
@@ -456,13 +320,13 @@ Test(node_review, only_the_holder_makes_an_extract)
 Test(node_review, extracts_are_tagged_and_not_counted_again)
 {
   uint8_t file[CRDT_FILE_LEN], ex[CRDT_FILE_LEN];
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   const crdt_casefile *cf;
   node_counts k;
   crdt_id id;
 
-  new_file(file);
-  cr_assert_eq(note(&school, file, "bruise on arm", &id), BT_OK);
+  party_new_file(&school, file);
+  cr_assert_eq(party_note(&school, file, "bruise on arm", &id), BT_OK);
   cr_assert_eq(node_extract_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &id, 1, &g, ex),
                BT_OK);
   cr_assert_eq(node_casefile(school.s, ex, &cf), BT_OK);
@@ -472,7 +336,7 @@ Test(node_review, extracts_are_tagged_and_not_counted_again)
   cr_assert(tagged, "the extract says what it is");
   cr_assert_eq(node_casefile(school.s, file, &cf), BT_OK);
   cr_assert_eq(cf->ntags, 0, "the main file is not tagged");
-  cr_assert_eq(node_counts_as(school.s, NODE_ROLE_HEAD, now_ms, &k), BT_OK);
+  cr_assert_eq(node_counts_as(school.s, NODE_ROLE_HEAD, party_now_ms, &k), BT_OK);
   cr_assert_eq(k.files, 1, "one child, one file counted");
   cr_assert_eq(k.open, 1);
 }
@@ -523,16 +387,16 @@ static void failing_link(void)
 
 Test(node_review, a_link_that_fails_wipes_and_frees_what_it_encoded)
 {
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
   crdt_id id, out;
 
-  new_file(link_file);
-  cr_assert_eq(note(&school, link_file, "bruise on arm", &id), BT_OK);
+  party_new_file(&school, link_file);
+  cr_assert_eq(party_note(&school, link_file, "bruise on arm", &id), BT_OK);
   cr_assert_eq(node_extract_as(school.s, "dsl.jones", NODE_ROLE_DSL, link_file, &id, 1, &g,
                                link_ex), BT_OK);
-  sync_to(&school, &mash, link_ex);
-  cr_assert_eq(note(&mash, link_ex, "strategy meeting set for Friday", &link_reply), BT_OK);
-  sync_to(&mash, &school, link_ex);
+  party_sync(&school, &mash, link_ex);
+  cr_assert_eq(party_note(&mash, link_ex, "strategy meeting set for Friday", &link_reply), BT_OK);
+  party_sync(&mash, &school, link_ex);
   leak_fn = failing_link;
   cr_assert_not(leaks(50), "the encoded reply is freed when the copy fails");
   cr_assert_eq(node_extract_link_as(school.s, "dsl.jones", NODE_ROLE_DSL, link_file, link_ex,
@@ -550,24 +414,24 @@ Test(node_review, keyboxes_stored_before_the_org_are_taken_when_it_is_adopted)
   party laptop = {0};
   crdt_id root;
 
-  new_file(file);
-  cr_assert_eq(note(&school, file, "home visit", NULL), BT_OK);
+  party_new_file(&school, file);
+  cr_assert_eq(party_note(&school, file, "home visit", NULL), BT_OK);
   /* A node without an org carries the file first (a relay). */
-  open_party(&laptop, NULL, 0);
-  sync_to(&school, &laptop, file);
-  cr_assert_not(shows(&laptop, file, "home visit"));
+  party_open(&laptop, NULL, 0);
+  party_sync(&school, &laptop, file);
+  cr_assert_not(party_shows(&laptop, file, "home visit"));
   /* Then it joins the school's org by enrolment. */
-  cr_assert_eq(node_enrol_issue(school.s, "DSL laptop", 600000, now_ms, code), BT_OK);
+  cr_assert_eq(node_enrol_issue(school.s, "DSL laptop", 600000, party_now_ms, code), BT_OK);
   cr_assert_eq(node_enrol_request(laptop.s, code, &req, &rl), BT_OK);
-  cr_assert_eq(node_enrol_answer(school.s, req, rl, now_ms, &ans, &al), BT_OK);
+  cr_assert_eq(node_enrol_answer(school.s, req, rl, party_now_ms, &ans, &al), BT_OK);
   cr_assert_eq(node_enrol_accept(laptop.s, code, ans, al), BT_OK);
   cr_assert_eq(node_root_pk(la.s, &root), BT_OK);
   cr_assert_eq(node_anchor_add(laptop.s, &root), BT_OK);
   free(req);
   free(ans);
-  cr_assert(shows(&laptop, file, "home visit"), "the keybox it already held opens the file");
-  cr_assert_eq(note(&laptop, file, "written on the laptop", NULL), BT_OK);
-  close_party(&laptop);
+  cr_assert(party_shows(&laptop, file, "home visit"), "the keybox it already held opens the file");
+  cr_assert_eq(party_note(&laptop, file, "written on the laptop", NULL), BT_OK);
+  party_close(&laptop);
 }
 
 Test(node_review, a_grant_stored_before_the_grantee_org_came_opens_the_file)
@@ -580,13 +444,13 @@ Test(node_review, a_grant_stored_before_the_grantee_org_came_opens_the_file)
 
   /* The org certificate is made before the store's org exists here: the
    * same keys, adopted, stand for an org created on another node. */
-  open_party(&late, NULL, 0);
-  new_file(file);
-  cr_assert_eq(note(&school, file, "before the org", NULL), BT_OK);
-  g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  party_open(&late, NULL, 0);
+  party_new_file(&school, file);
+  cr_assert_eq(party_note(&school, file, "before the org", NULL), BT_OK);
+  g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
-  sync_to(&school, &late, file);
-  cr_assert_not(shows(&late, file, "before the org"));
+  party_sync(&school, &late, file);
+  cr_assert_not(party_shows(&late, file, "before the org"));
   /* The MASH's keys, moved to this store as an org of its own. */
   node_secret *sign, *box;
   uint8_t *dcert;
@@ -596,13 +460,13 @@ Test(node_review, a_grant_stored_before_the_grantee_org_came_opens_the_file)
   cr_assert_eq(node_org_sign_sk(mash.s, &sign), BT_OK);
   cr_assert_eq(node_org_box_sk(mash.s, &box), BT_OK);
   node_store_device(late.s, dev);
-  cr_assert_eq(node_org_certify_device(mash.s, dev, "late", now_ms, &dcert, &dlen), BT_OK);
+  cr_assert_eq(node_org_certify_device(mash.s, dev, "late", party_now_ms, &dcert, &dlen), BT_OK);
   cr_assert_eq(node_org_adopt(late.s, node_secret_bytes(sign), node_secret_bytes(box),
                               o.org_cert, o.org_cert_len, dcert, dlen), BT_OK);
-  cr_assert(shows(&late, file, "before the org"));
+  cr_assert(party_shows(&late, file, "before the org"));
   free(dcert);
   node_secret_free(sign);
   node_secret_free(box);
   node_org_clear(&o);
-  close_party(&late);
+  party_close(&late);
 }

@@ -1,7 +1,7 @@
 /* tests/node/test_share.c: grants, revokes, expiry and lawful bases through
  * node/, between real stores: an LA (root), a school that holds a file, a
- * MASH and a second school. Ops move between stores by copying stored
- * envelopes (the sync of issue 5 will do the same over the wire). */
+ * MASH and a second school (parties.h). Ops move between stores by copying
+ * stored envelopes (the sync of issue 5 will do the same over the wire). */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -14,170 +14,36 @@
 #include "node/dir.h"
 #include "node/enrol.h"
 #include "node/org.h"
+#include "node/parties.h"
 #include "node/share.h"
 #include "node/store.h"
 #include "node/users.h"
 
-static uint64_t now_ms = 1767600000000ull; /* 2026-01-05 */
-
-static uint64_t clock_fn(void *ctx)
-{
-  (void)ctx;
-  return now_ms;
-}
-
-typedef struct {
-  char dir[64];
-  node_store *s;
-  uint8_t *cert; /* org certificate issued by the LA */
-  size_t cert_len;
-} party;
-
 static party la, school, mash, other;
-
-static void open_party(party *p, const char *name, uint32_t kind)
-{
-  node_store_opts o = {.passphrase = "pw", .passphrase_len = 2, .create = 1,
-                       .kdf = NODE_KDF_MIN, .clock_ms = clock_fn};
-
-  snprintf(p->dir, sizeof(p->dir), "/tmp/bt-share-XXXXXX");
-  cr_assert_not_null(mkdtemp(p->dir));
-  o.dir = p->dir;
-  cr_assert_eq(node_store_open(&p->s, &o), BT_OK);
-  if (name == NULL)
-    return;
-  node_org_info oi = {kind, name, NULL, NULL};
-  cr_assert_eq(node_org_create(p->s, &oi), BT_OK);
-}
-
-/* The LA certifies the org and every party trusts the LA. */
-static void certify(party *p)
-{
-  node_org o;
-  crdt_id root;
-
-  cr_assert_eq(node_org_get(p->s, &o), BT_OK);
-  cr_assert(o.provisional);
-  cr_assert_eq(node_root_certify(la.s, o.org_cert, o.org_cert_len, now_ms, 365, &p->cert,
-                                 &p->cert_len), BT_OK);
-  node_org_clear(&o);
-  cr_assert_eq(node_root_pk(la.s, &root), BT_OK);
-  cr_assert_eq(node_anchor_add(p->s, &root), BT_OK);
-  cr_assert_eq(node_org_install(p->s, p->cert, p->cert_len, now_ms), BT_OK);
-}
 
 static void setup(void)
 {
-  now_ms = 1767600000000ull;
-  open_party(&la, NULL, 0);
-  cr_assert_eq(node_root_create(la.s, NULL), BT_OK);
-  open_party(&school, "Oak Primary", CRDT_ORG_SCHOOL);
-  open_party(&mash, "County MASH", CRDT_ORG_MASH);
-  open_party(&other, "Elm Academy", CRDT_ORG_SCHOOL);
-  certify(&school);
-  certify(&mash);
-  certify(&other);
-}
-
-static void close_party(party *p)
-{
-  char cmd[96];
-
-  node_store_close(p->s);
-  free(p->cert);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
-  cr_assert_eq(system(cmd), 0);
+  parties_open(&la, &school, &mash, &other);
 }
 
 static void teardown(void)
 {
-  close_party(&la);
-  close_party(&school);
-  close_party(&mash);
-  close_party(&other);
+  parties_close(&la, &school, &mash, &other);
 }
 
 TestSuite(node_share, .init = setup, .fini = teardown);
 
-/* Copies every stored op of file from one store to another. */
+/* Copies every stored op of file from one store to another, and checks
+ * the copy is whole: every op stored, none missing. */
 static void sync_to(party *from, party *to, const uint8_t *file)
 {
-  size_t n = 0;
-  crdt_id *ids;
-  bt_bytes *envs;
-  crdt_op **ops;
-  node_ingest_result *res;
-  uint8_t zero[CRDT_EPOCH_LEN] = {0};
-
-  cr_assert_eq(node_file_ops(from->s, file, NULL, 0, &n), BT_OK);
-  ids = calloc(n + 1, sizeof(*ids));
-  envs = calloc(n + 1, sizeof(*envs));
-  ops = calloc(n + 1, sizeof(*ops));
-  res = calloc(n + 1, sizeof(*res));
-  cr_assert_eq(node_file_ops(from->s, file, ids, n, &n), BT_OK);
-  for (size_t i = 0; i < n; i++) {
-    cr_assert_eq(node_op_get(from->s, &ids[i], &ops[i]), BT_OK);
-    envs[i] = (bt_bytes){ops[i]->env, ops[i]->env_len};
-  }
-  cr_assert_eq(node_file_track(to->s, file, zero, NULL), BT_OK); /* carry it */
-  cr_assert_eq(node_ingest(to->s, envs, n, res, NULL), BT_OK);
-  for (size_t i = 0; i < n; i++) {
-    /* (hour, id) order is not causal order: a child may wait a moment */
-    cr_assert(res[i].status != NODE_REJECTED, "op %zu: %s", i, bt_errname(res[i].reason));
-    crdt_op_free(ops[i]);
-  }
+  size_t n = party_sync(from, to, file);
   size_t held = 0, missing = 0;
+
   cr_assert_eq(node_file_ops(to->s, file, NULL, 0, &held), BT_OK);
   cr_assert_geq(held, n, "every op is stored once the batch is in");
   cr_assert_eq(node_missing(to->s, file, NULL, 0, &missing), BT_OK);
   cr_assert_eq(missing, 0);
-  free(ids);
-  free(envs);
-  free(ops);
-  free(res);
-}
-
-static void new_file(uint8_t file[CRDT_FILE_LEN])
-{
-  crdt_fieldval fv[] = {{CRDT_FS_GIVEN, BT_STR("Amy")}, {CRDT_FS_FAMILY, BT_STR("Bell")},
-                        {CRDT_FS_DOB, BT_STR("2016-03-04")}};
-  crdt_body b = {.type = CRDT_OP_FILE_CREATE, .known = 1};
-  crdt_id id;
-
-  b.u.fields = (crdt_fields){fv, 3};
-  cr_assert_eq(node_file_create_as(school.s, "dsl.jones", NODE_ROLE_DSL, &b, file, &id), BT_OK);
-}
-
-/* A chronology entry whose summary is text; returns node_author's code. */
-static int note(party *p, const uint8_t *file, const char *text, crdt_id *id)
-{
-  crdt_body b = {.type = CRDT_OP_CHRONO, .known = 1};
-
-  now_ms += 60000;
-  b.u.chrono = (crdt_chrono){.event_at = now_ms, .category = CRDT_CHR_CONTACT,
-                             .summary = bt_strz(text)};
-  return node_author_as(p->s, "dsl.jones", NODE_ROLE_DSL, file, &b, id);
-}
-
-/* Whether a store's view of file shows a chronology entry with this text. */
-static int shows(party *p, const uint8_t *file, const char *text)
-{
-  const crdt_casefile *cf;
-
-  cr_assert_eq(node_casefile(p->s, file, &cf), BT_OK);
-  for (size_t e = 0; e < cf->nentries; e++)
-    if (cf->entries[e].body->type == CRDT_OP_CHRONO &&
-        bt_str_eq(cf->entries[e].body->u.chrono.summary, bt_strz(text)))
-      return 1;
-  return 0;
-}
-
-static node_grant_req consent_req(const party *to, uint32_t rights, uint32_t history)
-{
-  return (node_grant_req){.org_cert = to->cert, .org_cert_len = to->cert_len,
-                          .purpose = CRDT_PURPOSE_REFERRAL, .basis = CRDT_BASIS_CONSENT,
-                          .consent_by = "mother", .consent_how = "in person at school",
-                          .consent_on = 20260105, .rights = rights, .history = history};
 }
 
 Test(node_share, an_org_without_a_grant_reads_nothing)
@@ -185,8 +51,8 @@ Test(node_share, an_org_without_a_grant_reads_nothing)
   uint8_t file[CRDT_FILE_LEN];
   const crdt_casefile *cf;
 
-  new_file(file);
-  cr_assert_eq(note(&school, file, "home visit", NULL), BT_OK);
+  party_new_file(&school, file);
+  cr_assert_eq(party_note(&school, file, "home visit", NULL), BT_OK);
   sync_to(&school, &other, file);
   cr_assert_eq(node_casefile(other.s, file, &cf), BT_OK);
   cr_assert_eq(cf->nentries, 0);
@@ -209,23 +75,23 @@ Test(node_share, an_org_without_a_grant_reads_nothing)
   cr_assert_eq(boxes, 1);
   cr_assert_eq(cf->nunknown, cf->nops - boxes, "every other op is unreadable there");
   cr_assert_eq(cf->fields[CRDT_FS_GIVEN].n, 0);
-  cr_assert_eq(note(&other, file, "x", NULL), BT_EEPOCH, "it cannot write either");
+  cr_assert_eq(party_note(&other, file, "x", NULL), BT_EEPOCH, "it cannot write either");
 }
 
 Test(node_share, a_grant_with_all_history_reads_everything_and_read_only_cannot_write)
 {
   uint8_t file[CRDT_FILE_LEN];
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   crdt_id grant;
 
-  new_file(file);
-  cr_assert_eq(note(&school, file, "before the grant", NULL), BT_OK);
+  party_new_file(&school, file);
+  cr_assert_eq(party_note(&school, file, "before the grant", NULL), BT_OK);
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
-  cr_assert_eq(note(&school, file, "after the grant", NULL), BT_OK);
+  cr_assert_eq(party_note(&school, file, "after the grant", NULL), BT_OK);
   sync_to(&school, &mash, file);
-  cr_assert(shows(&mash, file, "before the grant"));
-  cr_assert(shows(&mash, file, "after the grant"));
-  cr_assert_eq(note(&mash, file, "mash note", NULL), BT_EDENIED, "read-only grant");
+  cr_assert(party_shows(&mash, file, "before the grant"));
+  cr_assert(party_shows(&mash, file, "after the grant"));
+  cr_assert_eq(party_note(&mash, file, "mash note", NULL), BT_EDENIED, "read-only grant");
   /* The grant is recorded in the file, with its lawful basis. */
   const crdt_access *a;
   cr_assert_eq(node_access(mash.s, file, &a), BT_OK);
@@ -237,17 +103,17 @@ Test(node_share, a_grant_with_all_history_reads_everything_and_read_only_cannot_
 Test(node_share, a_grant_from_now_reads_exactly_what_follows_it)
 {
   uint8_t file[CRDT_FILE_LEN];
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_FROM_NOW);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_FROM_NOW);
   const crdt_casefile *cf;
   crdt_id grant;
 
-  new_file(file);
-  cr_assert_eq(note(&school, file, "old concern", NULL), BT_OK);
+  party_new_file(&school, file);
+  cr_assert_eq(party_note(&school, file, "old concern", NULL), BT_OK);
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
-  cr_assert_eq(note(&school, file, "new concern", NULL), BT_OK);
+  cr_assert_eq(party_note(&school, file, "new concern", NULL), BT_OK);
   sync_to(&school, &mash, file);
-  cr_assert_not(shows(&mash, file, "old concern"));
-  cr_assert(shows(&mash, file, "new concern"));
+  cr_assert_not(party_shows(&mash, file, "old concern"));
+  cr_assert(party_shows(&mash, file, "new concern"));
   cr_assert_eq(node_casefile(mash.s, file, &cf), BT_OK);
   cr_assert_eq(cf->fields[CRDT_FS_GIVEN].n, 0, "the front sheet was written before");
   cr_assert_gt(cf->nunknown, 0);
@@ -262,33 +128,34 @@ Test(node_share, a_grant_from_now_reads_exactly_what_follows_it)
   cr_assert_eq(node_access(school.s, file, &a), BT_OK);
   cr_assert_eq(memcmp(ep, a->epoch, sizeof(ep)), 0);
   cr_assert_eq(ng, a->ngrants);
-  cr_assert(shows(&school, file, "old concern"));
+  cr_assert(party_shows(&school, file, "old concern"));
 }
 
 Test(node_share, revocation_locks_the_org_out_of_what_follows)
 {
   uint8_t file[CRDT_FILE_LEN];
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
   crdt_id grant;
 
-  new_file(file);
+  party_new_file(&school, file);
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
   sync_to(&school, &mash, file);
-  cr_assert_eq(note(&mash, file, "mash before revoke", NULL), BT_OK);
+  cr_assert_eq(party_note(&mash, file, "mash before revoke", NULL), BT_OK);
   sync_to(&mash, &school, file);
-  cr_assert(shows(&school, file, "mash before revoke"), "a write grant lets MASH write");
+  cr_assert(party_shows(&school, file, "mash before revoke"), "a write grant lets MASH write");
   /* Concurrently: the school revokes while MASH writes, unaware. */
   cr_assert_eq(node_revoke_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &grant,
                               "consent withdrawn"), BT_OK);
-  cr_assert_eq(note(&mash, file, "mash concurrent", NULL), BT_OK);
-  cr_assert_eq(note(&school, file, "school after revoke", NULL), BT_OK);
+  cr_assert_eq(party_note(&mash, file, "mash concurrent", NULL), BT_OK);
+  cr_assert_eq(party_note(&school, file, "school after revoke", NULL), BT_OK);
   sync_to(&mash, &school, file);
   sync_to(&school, &mash, file);
-  cr_assert(shows(&school, file, "mash concurrent"), "a write concurrent with the revoke stays");
-  cr_assert(shows(&mash, file, "mash concurrent"));
-  cr_assert(shows(&school, file, "school after revoke"));
-  cr_assert_not(shows(&mash, file, "school after revoke"), "the new epoch is not MASH's");
-  cr_assert_eq(note(&mash, file, "mash after revoke", NULL), BT_EDENIED);
+  cr_assert(party_shows(&school, file, "mash concurrent"),
+            "a write concurrent with the revoke stays");
+  cr_assert(party_shows(&mash, file, "mash concurrent"));
+  cr_assert(party_shows(&school, file, "school after revoke"));
+  cr_assert_not(party_shows(&mash, file, "school after revoke"), "the new epoch is not MASH's");
+  cr_assert_eq(party_note(&mash, file, "mash after revoke", NULL), BT_EDENIED);
   cr_assert_eq(node_revoke_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &grant, "again"),
                BT_ENOTFOUND);
 }
@@ -296,40 +163,40 @@ Test(node_share, revocation_locks_the_org_out_of_what_follows)
 Test(node_share, an_expired_grant_ends_at_its_date)
 {
   uint8_t file[CRDT_FILE_LEN];
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   const crdt_access *a;
   crdt_id grant;
   size_t n;
 
-  new_file(file);
-  g.expires_at = now_ms + 3600000;
+  party_new_file(&school, file);
+  g.expires_at = party_now_ms + 3600000;
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
-  cr_assert_eq(node_expire(school.s, file, now_ms, &n), BT_OK);
+  cr_assert_eq(node_expire(school.s, file, party_now_ms, &n), BT_OK);
   cr_assert_eq(n, 0, "not yet");
-  now_ms += 2 * 3600000;
-  cr_assert_eq(note(&school, file, "after expiry", NULL), BT_OK); /* expires it first */
+  party_now_ms += 2 * 3600000;
+  cr_assert_eq(party_note(&school, file, "after expiry", NULL), BT_OK); /* expires it first */
   cr_assert_eq(node_access(school.s, file, &a), BT_OK);
   cr_assert_eq(a->ngrants, 1);
   cr_assert_not(crdt_id_is_zero(&a->grants[0].revoked_by), "expiry recorded as a revoke");
   sync_to(&school, &mash, file);
-  cr_assert_not(shows(&mash, file, "after expiry"));
+  cr_assert_not(party_shows(&mash, file, "after expiry"));
 }
 
 Test(node_share, a_grant_needs_a_whole_lawful_basis_and_a_dsl)
 {
   uint8_t file[CRDT_FILE_LEN];
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   crdt_id grant;
 
-  new_file(file);
+  party_new_file(&school, file);
   g.basis = 0;
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant),
                BT_EMISSING);
-  g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   g.consent_how = NULL;
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant),
                BT_EMISSING, "consent without how it was given");
-  g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   g.basis = CRDT_BASIS_HARM;
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant),
                BT_EMISSING, "no consent and no reason");
@@ -346,15 +213,8 @@ Test(node_share, a_grant_needs_a_whole_lawful_basis_and_a_dsl)
   /* A provisional (self-signed) org certificate is not a grantee. */
   node_org o;
   cr_assert_eq(node_org_get(other.s, &o), BT_OK);
-  party fake = other;
-  node_org_info oi = {CRDT_ORG_SCHOOL, "Unvetted School", NULL, NULL};
-  node_store_opts so = {.passphrase = "pw", .passphrase_len = 2, .create = 1,
-                        .kdf = NODE_KDF_MIN, .clock_ms = clock_fn};
-  char d[] = "/tmp/bt-share-fake-XXXXXX";
-  cr_assert_not_null(mkdtemp(d));
-  so.dir = d;
-  cr_assert_eq(node_store_open(&fake.s, &so), BT_OK);
-  cr_assert_eq(node_org_create(fake.s, &oi), BT_OK);
+  party fake = {0};
+  party_open(&fake, "Unvetted School", CRDT_ORG_SCHOOL);
   node_org fo;
   cr_assert_eq(node_org_get(fake.s, &fo), BT_OK);
   g.org_cert = fo.org_cert;
@@ -363,10 +223,7 @@ Test(node_share, a_grant_needs_a_whole_lawful_basis_and_a_dsl)
                BT_ESELFSIGNED);
   node_org_clear(&fo);
   node_org_clear(&o);
-  node_store_close(fake.s);
-  char cmd[96];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-  cr_assert_eq(system(cmd), 0);
+  party_close(&fake);
 }
 
 Test(node_share, access_ops_come_only_through_the_sharing_calls)
@@ -377,7 +234,7 @@ Test(node_share, access_ops_come_only_through_the_sharing_calls)
                             CRDT_OP_DIR_REVOKE};
   crdt_id id;
 
-  new_file(file);
+  party_new_file(&school, file);
   for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
     crdt_body b = {.type = types[i], .known = 1};
     cr_assert_eq(node_author_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &b, &id),
@@ -388,11 +245,11 @@ Test(node_share, access_ops_come_only_through_the_sharing_calls)
 Test(node_share, only_the_holder_shares)
 {
   uint8_t file[CRDT_FILE_LEN];
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
-  node_grant_req g2 = consent_req(&other, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
+  node_grant_req g2 = party_consent_req(&other, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   crdt_id grant;
 
-  new_file(file);
+  party_new_file(&school, file);
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
   sync_to(&school, &mash, file);
   cr_assert_eq(node_grant_as(mash.s, "dsl.jones", NODE_ROLE_DSL, file, &g2, &grant),
@@ -407,7 +264,7 @@ Test(node_share, a_decision_not_to_share_is_recorded_in_the_file)
   const crdt_casefile *cf;
   crdt_id id;
 
-  new_file(file);
+  party_new_file(&school, file);
   b.u.decision = (crdt_decision){.decision = CRDT_DECIDE_NOT_SHARE, .with_whom = BT_STR("police"),
                                  .purpose = CRDT_PURPOSE_INFO_REQUEST,
                                  .reason = BT_STR("request not specific to this child"),
@@ -453,14 +310,14 @@ static size_t copies_of(party *p, const uint8_t *f, const char *text)
 Test(node_share, an_extract_shows_the_partner_only_the_chosen_entries)
 {
   uint8_t file[CRDT_FILE_LEN], ex[CRDT_FILE_LEN];
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
   crdt_id ids[3], chosen[2], reply, link;
   const crdt_casefile *cf;
 
-  new_file(file);
-  cr_assert_eq(note(&school, file, "bruise on arm, explained", &ids[0]), BT_OK);
-  cr_assert_eq(note(&school, file, "sibling's private matter", &ids[1]), BT_OK);
-  cr_assert_eq(note(&school, file, "disclosure to teacher", &ids[2]), BT_OK);
+  party_new_file(&school, file);
+  cr_assert_eq(party_note(&school, file, "bruise on arm, explained", &ids[0]), BT_OK);
+  cr_assert_eq(party_note(&school, file, "sibling's private matter", &ids[1]), BT_OK);
+  cr_assert_eq(party_note(&school, file, "disclosure to teacher", &ids[2]), BT_OK);
   chosen[0] = ids[0];
   chosen[1] = ids[2];
   cr_assert_eq(node_extract_as(school.s, "staff.ali", NODE_ROLE_STAFF, file, chosen, 2, &g, ex),
@@ -475,8 +332,8 @@ Test(node_share, an_extract_shows_the_partner_only_the_chosen_entries)
   cr_assert_eq(copies_of(&mash, ex, "bruise on arm"), 1);
   cr_assert_eq(copies_of(&mash, ex, "disclosure to teacher"), 1);
   cr_assert_eq(copies_of(&mash, ex, "sibling"), 0);
-  cr_assert_not(shows(&mash, file, "sibling's private matter"));
-  cr_assert_not(shows(&mash, file, "bruise on arm, explained"), "the main file stays closed");
+  cr_assert_not(party_shows(&mash, file, "sibling's private matter"));
+  cr_assert_not(party_shows(&mash, file, "bruise on arm, explained"), "the main file stays closed");
   cr_assert_eq(node_casefile(mash.s, ex, &cf), BT_OK);
   cr_assert(bt_str_eq(cf->fields[CRDT_FS_FAMILY].v[0].value, BT_STR("Bell")));
   for (size_t e = 0; e < cf->nentries; e++)
@@ -493,7 +350,7 @@ Test(node_share, an_extract_shows_the_partner_only_the_chosen_entries)
     }
   cr_assert_eq(verified, 2);
   /* The partner replies in the extract; the school links it back. */
-  cr_assert_eq(note(&mash, ex, "strategy meeting set for Friday", &reply), BT_OK);
+  cr_assert_eq(party_note(&mash, ex, "strategy meeting set for Friday", &reply), BT_OK);
   sync_to(&mash, &school, ex);
   cr_assert_eq(node_extract_link_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, ex, &reply,
                                     &link), BT_OK);
@@ -526,7 +383,7 @@ Test(node_share, an_extract_shows_the_partner_only_the_chosen_entries)
 Test(node_share, the_la_directory_lists_orgs_and_its_revocations_stop_grants)
 {
   uint8_t file[CRDT_FILE_LEN], dfile[CRDT_FILE_LEN];
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   crdt_directory *dir;
   crdt_id root, grant;
   crdt_cert *mc;
@@ -541,7 +398,7 @@ Test(node_share, the_la_directory_lists_orgs_and_its_revocations_stop_grants)
                "only the LA node holds the root key");
   cr_assert_eq(node_dir_track(school.s, &root), BT_OK);
   sync_to(&la, &school, dfile);
-  cr_assert_eq(node_dir_get(school.s, &root, now_ms, &dir), BT_OK);
+  cr_assert_eq(node_dir_get(school.s, &root, party_now_ms, &dir), BT_OK);
   cr_assert_eq(dir->nentries, 3);
   cr_assert(bt_str_eq(dir->entries[0].cert->b.name, BT_STR("County MASH")), "sorted by name");
   cr_assert_eq(crdt_cert_decode(mash.cert, mash.cert_len, &mc), BT_OK);
@@ -551,14 +408,14 @@ Test(node_share, the_la_directory_lists_orgs_and_its_revocations_stop_grants)
   cr_assert_eq(dir->nrevoked, 0);
   crdt_directory_free(dir);
   /* The LA revokes the MASH's certificate; the school learns it by sync. */
-  cr_assert_eq(node_dir_revoke(la.s, &mc->b.subject, "key compromised", now_ms, NULL), BT_OK);
+  cr_assert_eq(node_dir_revoke(la.s, &mc->b.subject, "key compromised", party_now_ms, NULL), BT_OK);
   sync_to(&la, &school, dfile);
-  new_file(file);
+  party_new_file(&school, file);
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK,
                "still trusted until the school applies the directory");
-  cr_assert_eq(node_dir_apply(school.s, &root, now_ms, &n), BT_OK);
+  cr_assert_eq(node_dir_apply(school.s, &root, party_now_ms, &n), BT_OK);
   cr_assert_eq(n, 1);
-  cr_assert_eq(node_dir_apply(school.s, &root, now_ms, &n), BT_OK);
+  cr_assert_eq(node_dir_apply(school.s, &root, party_now_ms, &n), BT_OK);
   cr_assert_eq(n, 0, "applying twice adds nothing");
   cr_assert_eq(node_revoke_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &grant, "revoked by LA"),
                BT_OK);
@@ -570,30 +427,30 @@ Test(node_share, the_la_directory_lists_orgs_and_its_revocations_stop_grants)
 Test(node_share, heads_and_governors_see_counts_only)
 {
   uint8_t f1[CRDT_FILE_LEN], f2[CRDT_FILE_LEN];
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   crdt_fieldval fv[] = {{CRDT_FS_PLAN, BT_STR("cp")}};
   crdt_body set = {.type = CRDT_OP_FIELD_SET, .known = 1};
   crdt_body c = {.type = CRDT_OP_CONCERN, .known = 1};
   node_counts k;
   crdt_id grant;
 
-  new_file(f1);
-  new_file(f2);
+  party_new_file(&school, f1);
+  party_new_file(&school, f2);
   set.u.fields = (crdt_fields){fv, 1};
   cr_assert_eq(node_author_as(school.s, "dsl.jones", NODE_ROLE_DSL, f1, &set, NULL), BT_OK);
-  c.u.concern = (crdt_concern){.written_at = now_ms, .author_name = BT_STR("A Teacher"),
+  c.u.concern = (crdt_concern){.written_at = party_now_ms, .author_name = BT_STR("A Teacher"),
                                .author_role = BT_STR("class teacher"),
                                .facts = BT_STR("came in hungry")};
   cr_assert_eq(node_author_as(school.s, "staff.ali", NODE_ROLE_STAFF, f1, &c, NULL), BT_OK);
-  c.u.concern.incident_at = now_ms - 10ull * 86400000; /* late December */
+  c.u.concern.incident_at = party_now_ms - 10ull * 86400000; /* late December */
   cr_assert_eq(node_author_as(school.s, "staff.ali", NODE_ROLE_STAFF, f2, &c, NULL), BT_OK);
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, f2, &g, &grant), BT_OK);
   for (node_role r = NODE_ROLE_STAFF; r < NODE_ROLE_END; r++) {
-    int rc = node_counts_as(school.s, r, now_ms, &k);
+    int rc = node_counts_as(school.s, r, party_now_ms, &k);
     cr_assert_eq(rc, node_may(r, NODE_DO_READ_COUNTS) ? BT_OK : BT_EDENIED, "role %s",
                  node_role_name(r));
   }
-  cr_assert_eq(node_counts_as(school.s, NODE_ROLE_GOVERNOR, now_ms, &k), BT_OK);
+  cr_assert_eq(node_counts_as(school.s, NODE_ROLE_GOVERNOR, party_now_ms, &k), BT_OK);
   cr_assert_eq(k.files, 2);
   cr_assert_eq(k.open, 2);
   cr_assert_eq(k.by_plan[4], 1, "one child on a CP plan");
@@ -615,10 +472,10 @@ static void enrol_laptop(party *laptop)
   uint8_t *req, *ans;
   size_t rl, al;
 
-  open_party(laptop, NULL, 0);
-  cr_assert_eq(node_enrol_issue(school.s, "DSL laptop", 600000, now_ms, code), BT_OK);
+  party_open(laptop, NULL, 0);
+  cr_assert_eq(node_enrol_issue(school.s, "DSL laptop", 600000, party_now_ms, code), BT_OK);
   cr_assert_eq(node_enrol_request(laptop->s, code, &req, &rl), BT_OK);
-  cr_assert_eq(node_enrol_answer(school.s, req, rl, now_ms, &ans, &al), BT_OK);
+  cr_assert_eq(node_enrol_answer(school.s, req, rl, party_now_ms, &ans, &al), BT_OK);
   cr_assert_eq(node_enrol_accept(laptop->s, code, ans, al), BT_OK);
   crdt_id root;
   cr_assert_eq(node_root_pk(la.s, &root), BT_OK);
@@ -630,18 +487,19 @@ static void enrol_laptop(party *laptop)
 Test(node_share, concurrent_rekeys_fork_and_the_next_write_merges_them)
 {
   uint8_t file[CRDT_FILE_LEN];
-  node_grant_req gm = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
-  node_grant_req go = consent_req(&other, CRDT_RIGHTS_READ, CRDT_HISTORY_FROM_NOW);
+  node_grant_req gm = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  node_grant_req go = party_consent_req(&other, CRDT_RIGHTS_READ, CRDT_HISTORY_FROM_NOW);
   const crdt_access *a;
   party laptop = {0};
   crdt_id grant, g2;
 
   enrol_laptop(&laptop);
-  new_file(file);
+  party_new_file(&school, file);
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &gm, &grant), BT_OK);
   sync_to(&school, &laptop, file);
-  cr_assert(shows(&laptop, file, "Amy") == 0); /* (a name is a field, not a note) */
-  cr_assert_eq(note(&laptop, file, "home visit, offline", NULL), BT_OK, "same org: it writes");
+  cr_assert(party_shows(&laptop, file, "Amy") == 0); /* (a name is a field, not a note) */
+  cr_assert_eq(party_note(&laptop, file, "home visit, offline", NULL), BT_OK,
+               "same org: it writes");
   /* Offline, each starts a new epoch: the server revokes MASH, the laptop
    * grants Elm Academy from now. */
   cr_assert_eq(node_revoke_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &grant, "ended"),
@@ -655,22 +513,22 @@ Test(node_share, concurrent_rekeys_fork_and_the_next_write_merges_them)
   cr_assert_eq(node_access(laptop.s, file, &a), BT_OK);
   cr_assert(a->fork);
   /* The next write merges: a new epoch for everyone who keeps access. */
-  int mrc = note(&school, file, "after the merge", NULL);
+  int mrc = party_note(&school, file, "after the merge", NULL);
   cr_assert_eq(mrc, BT_OK, "%d %s", mrc, bt_strerror(mrc));
   cr_assert_eq(node_access(school.s, file, &a), BT_OK);
   cr_assert_not(a->fork);
   sync_to(&school, &laptop, file);
   sync_to(&school, &mash, file);
   sync_to(&school, &other, file);
-  cr_assert(shows(&laptop, file, "after the merge"));
-  cr_assert(shows(&other, file, "after the merge"), "Elm's grant survives the merge");
-  cr_assert(shows(&school, file, "home visit, offline"));
-  cr_assert_not(shows(&mash, file, "after the merge"), "MASH's revocation survives it");
-  cr_assert(shows(&mash, file, "home visit, offline"), "MASH read what came before");
+  cr_assert(party_shows(&laptop, file, "after the merge"));
+  cr_assert(party_shows(&other, file, "after the merge"), "Elm's grant survives the merge");
+  cr_assert(party_shows(&school, file, "home visit, offline"));
+  cr_assert_not(party_shows(&mash, file, "after the merge"), "MASH's revocation survives it");
+  cr_assert(party_shows(&mash, file, "home visit, offline"), "MASH read what came before");
   const crdt_casefile *cf;
   cr_assert_eq(node_casefile(school.s, file, &cf), BT_OK);
   cr_assert_eq(cf->nhidden, 0);
-  close_party(&laptop);
+  party_close(&laptop);
 }
 
 /* Seals b as a stranger's op (a key no certificate names) in file. */
@@ -703,7 +561,7 @@ static void ingest_one(party *p, const crdt_op *op)
 Test(node_share, a_stranger_cannot_poison_a_grantees_keys)
 {
   uint8_t file[CRDT_FILE_LEN], tag[CRDT_EPOCH_LEN], pub[CRDT_KEY_LEN];
-  node_grant_req g = consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   crdt_keyitem bogus = {.kind = CRDT_KEY_SECRET};
   crdt_body kb = {.type = CRDT_OP_KEYBOX, .known = 1, .user = BT_STR("x"), .hlc = 0};
   const crdt_access *a;
@@ -712,8 +570,8 @@ Test(node_share, a_stranger_cannot_poison_a_grantees_keys)
   uint8_t *sealed;
   size_t len, nh;
 
-  new_file(file);
-  cr_assert_eq(note(&school, file, "a note", NULL), BT_OK);
+  party_new_file(&school, file);
+  cr_assert_eq(party_note(&school, file, "a note", NULL), BT_OK);
   /* The stranger knows the current epoch (it is in every content header)
    * and MASH's box key (the directory): it boxes a wrong secret for it. */
   cr_assert_eq(node_access(school.s, file, &a), BT_OK);
@@ -722,7 +580,7 @@ Test(node_share, a_stranger_cannot_poison_a_grantees_keys)
   cr_assert_eq(node_org_get(mash.s, &mo), BT_OK);
   cr_assert_eq(crdt_keyset_seal(&bogus, 1, mo.box_pk.b, &sealed, &len), BT_OK);
   kb.u.keybox = (crdt_keybox){mo.sign_pk, mo.box_pk, {(const char *)sealed, len}};
-  kb.hlc = crdt_hlc_make(now_ms, 0);
+  kb.hlc = crdt_hlc_make(party_now_ms, 0);
   crdt_keybox_tag(mo.box_pk.b, tag);
   crdt_public_key(file, tag, pub);
   cr_assert_eq(node_heads(school.s, file, &head, 1, &nh), BT_OK);
@@ -731,7 +589,7 @@ Test(node_share, a_stranger_cannot_poison_a_grantees_keys)
   ingest_one(&mash, evil); /* first, before the real keybox */
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
   sync_to(&school, &mash, file);
-  cr_assert(shows(&mash, file, "a note"), "the forged secret was refused, the real one kept");
+  cr_assert(party_shows(&mash, file, "a note"), "the forged secret was refused, the real one kept");
   crdt_op_free(evil);
   free(sealed);
   node_org_clear(&mo);
@@ -744,18 +602,18 @@ Test(node_share, a_stranger_cannot_drag_the_clock_into_the_future)
   const crdt_casefile *cf;
   crdt_id id;
 
-  new_file(file);
+  party_new_file(&school, file);
   randombytes_buf(ep, sizeof(ep));
   randombytes_buf(key, sizeof(key));
-  junk.hlc = crdt_hlc_make(now_ms + 3650ull * 86400000, 0); /* ten years ahead */
-  junk.u.chrono = (crdt_chrono){.event_at = now_ms, .category = CRDT_CHR_OTHER,
+  junk.hlc = crdt_hlc_make(party_now_ms + 3650ull * 86400000, 0); /* ten years ahead */
+  junk.u.chrono = (crdt_chrono){.event_at = party_now_ms, .category = CRDT_CHR_OTHER,
                                 .summary = BT_STR("junk")};
   crdt_op *op = stranger_op(file, ep, key, NULL, 0, &junk); /* a parentless head */
   ingest_one(&school, op);
-  cr_assert_eq(note(&school, file, "after the junk", &id), BT_OK);
+  cr_assert_eq(party_note(&school, file, "after the junk", &id), BT_OK);
   cr_assert_eq(node_casefile(school.s, file, &cf), BT_OK);
   const crdt_cf_entry *e = crdt_casefile_entry(cf, &id);
   cr_assert_not_null(e);
-  cr_assert_leq(crdt_hlc_ms(e->body->hlc), now_ms + 5 * 60000, "the clock stayed near now");
+  cr_assert_leq(crdt_hlc_ms(e->body->hlc), party_now_ms + 5 * 60000, "the clock stayed near now");
   crdt_op_free(op);
 }

@@ -177,18 +177,26 @@ static void digest(node_store *s, const uint8_t *file, uint8_t out[32])
   cr_assert_eq(crdt_casefile_digest(cf, out), BT_OK);
 }
 
-Test(node_store, reopening_returns_the_same_ops_heads_and_digest)
+/* make_file from gen_seed(seed), and the file's digest in d. */
+static void seeded_file(node_store *s, uint64_t seed, size_t n, uint8_t file[16], uint8_t d[32])
 {
   gen_rng r;
   gen_arena *a = gen_arena_new();
+
+  gen_seed(&r, seed);
+  make_file(s, &r, a, n, file);
+  digest(s, file, d);
+  gen_arena_free(a);
+}
+
+Test(node_store, reopening_returns_the_same_ops_heads_and_digest)
+{
   uint8_t file[16], d1[32], d2[32];
   crdt_id h1[8], h2[8];
   size_t n1, n2, ops1, ops2, buf;
   node_store *s = open_store(dir, "correct horse");
 
-  gen_seed(&r, 1);
-  make_file(s, &r, a, 30, file);
-  digest(s, file, d1);
+  seeded_file(s, 1, 30, file, d1);
   cr_assert_eq(node_heads(s, file, h1, 8, &n1), BT_OK);
   cr_assert_eq(n1, 1, "one author in sequence: one head");
   cr_assert_eq(node_store_counts(s, &ops1, &buf), BT_OK);
@@ -208,7 +216,6 @@ Test(node_store, reopening_returns_the_same_ops_heads_and_digest)
   cr_assert_eq(cf->nunknown, 0, "every op readable with the file key");
   cr_assert_eq(cf->nhidden, 0, "every op by the creating device counts");
   node_store_close(s);
-  gen_arena_free(a);
 }
 
 /* The keys of one epoch, by header epoch id: the content key under the
@@ -243,8 +250,6 @@ static int epoch_keys_lookup(void *ctx, const uint8_t epoch[CRDT_EPOCH_LEN],
  * node_file_key hands out. */
 Test(node_store, materialisation_equals_the_pure_core)
 {
-  gen_rng r;
-  gen_arena *a = gen_arena_new();
   uint8_t file[16], d1[32], d2[32], epoch[16];
   node_store *s = open_store(dir, "pw");
   crdt_casefile *pure;
@@ -253,9 +258,7 @@ Test(node_store, materialisation_equals_the_pure_core)
   crdt_dag *d;
   uint8_t hk[16] = {0};
 
-  gen_seed(&r, 2);
-  make_file(s, &r, a, 25, file);
-  digest(s, file, d1);
+  seeded_file(s, 2, 25, file, d1);
   cr_assert_eq(node_file_epoch(s, file, epoch), BT_OK);
   cr_assert_eq(node_file_key(s, file, epoch, &secret), BT_OK);
   epoch_keys_of(epoch, secret, &keys);
@@ -279,7 +282,6 @@ Test(node_store, materialisation_equals_the_pure_core)
   sodium_memzero(&keys, sizeof(keys));
   node_secret_free(secret);
   node_store_close(s);
-  gen_arena_free(a);
 }
 
 static void share(node_store *from, node_store *to, const uint8_t *file, int with_key)
@@ -654,33 +656,24 @@ static void file_digest(const char *d, const char *pass, const uint8_t *file, ui
 
 Test(node_store, wrong_passphrase_is_a_clear_error_and_writes_nothing)
 {
-  gen_rng r;
-  gen_arena *a = gen_arena_new();
   uint8_t file[16], d1[32], d2[32];
   node_store *s = open_store(dir, "right");
 
-  gen_seed(&r, 8);
-  make_file(s, &r, a, 5, file);
-  digest(s, file, d1);
+  seeded_file(s, 8, 5, file, d1);
   node_store_close(s);
   cr_assert_eq(try_open(dir, "wrong", NULL, 0), BT_EPASS);
   cr_assert_eq(try_open(dir, "Right", NULL, 1), BT_EPASS, "create does not overwrite");
   file_digest(dir, "right", file, d2);
   cr_assert_eq(memcmp(d1, d2, 32), 0);
-  gen_arena_free(a);
 }
 
 Test(node_store, rekey_changes_the_passphrase_and_nothing_else)
 {
-  gen_rng r;
-  gen_arena *a = gen_arena_new();
   uint8_t file[16], d1[32], d2[32];
   node_store *s = open_store(dir, "old");
   char kf[96];
 
-  gen_seed(&r, 9);
-  make_file(s, &r, a, 5, file);
-  digest(s, file, d1);
+  seeded_file(s, 9, 5, file, d1);
   cr_assert_eq(node_store_rekey(s, "new", 3, NULL), BT_OK);
   node_store_close(s);
   cr_assert_eq(try_open(dir, "old", NULL, 0), BT_EPASS);
@@ -699,7 +692,6 @@ Test(node_store, rekey_changes_the_passphrase_and_nothing_else)
   cr_assert_eq(chmod(kf, 0600), 0);
   cr_assert_eq(try_open(dir, NULL, kf, 0), BT_OK);
   unlink(kf);
-  gen_arena_free(a);
 }
 
 static void write_file(const char *path, const void *p, size_t n)
@@ -1044,6 +1036,23 @@ static crdt_op *foreign_child(node_store *s, gen_rng *r, gen_arena *a, uint64_t 
   return x;
 }
 
+/* Ingests at t, in one batch, every op of file that s holds (at most 8);
+ * returns how many. */
+static size_t ingest_every_op(node_store *s, node_store *t, const uint8_t *file,
+                              node_ingest_result res[8])
+{
+  size_t n;
+  crdt_op **o = export_ops(s, file, &n);
+  bt_bytes all[8];
+
+  cr_assert_leq(n, 8, "the arrays below hold every op");
+  for (size_t i = 0; i < n; i++)
+    all[i] = env_of(o[i]);
+  cr_assert_eq(node_ingest(t, all, n, res, NULL), BT_OK);
+  free_ops(o, n);
+  return n;
+}
+
 /* An op whose parent lives in another file can never apply: refused when
  * that parent is here, left in the buffer when it comes later. */
 Test(node_store, a_parent_from_another_file_is_refused)
@@ -1069,17 +1078,10 @@ Test(node_store, a_parent_from_another_file_is_refused)
   share(s, t, f2, 1);
   cr_assert_eq(node_ingest(t, &e, 1, res, NULL), BT_OK);
   cr_assert_eq(res[0].status, NODE_BUFFERED);
-  size_t n;
-  crdt_op **o = export_ops(s, f1, &n);
-  cr_assert_leq(n, 8, "the arrays below hold every op");
-  bt_bytes all[8];
-  for (size_t i = 0; i < n; i++)
-    all[i] = env_of(o[i]);
-  cr_assert_eq(node_ingest(t, all, n, res, NULL), BT_OK);
+  size_t n = ingest_every_op(s, t, f1, res);
   cr_assert_eq(node_store_counts(t, &ops, &buf), BT_OK);
   cr_assert_eq(ops, n, "the foreign child was not released");
   cr_assert_eq(buf, 1);
-  free_ops(o, n);
   crdt_op_free(x);
   node_store_close(s);
   node_store_close(t);
@@ -1142,7 +1144,7 @@ Test(node_store, a_foreign_parent_once_held_is_not_missing)
   node_store *s = open_store(dir, "a"), *t;
   node_ingest_result res[8];
   crdt_id miss[4];
-  size_t nm, n;
+  size_t nm;
 
   gen_seed(&r, 16);
   crdt_op *x = foreign_child(s, &r, a, 6, f1, f2);
@@ -1154,15 +1156,9 @@ Test(node_store, a_foreign_parent_once_held_is_not_missing)
   cr_assert_eq(node_ingest(t, &e, 1, res, NULL), BT_OK);
   cr_assert_eq(node_missing(t, f2, miss, 4, &nm), BT_OK);
   cr_assert_eq(nm, 1);
-  crdt_op **o = export_ops(s, f1, &n);
-  cr_assert_leq(n, 8, "the arrays below hold every op");
-  bt_bytes all[8];
-  for (size_t i = 0; i < n; i++)
-    all[i] = env_of(o[i]);
-  cr_assert_eq(node_ingest(t, all, n, res, NULL), BT_OK);
+  ingest_every_op(s, t, f1, res);
   cr_assert_eq(node_missing(t, f2, miss, 4, &nm), BT_OK);
   cr_assert_eq(nm, 0, "sync must not ask for an op it holds");
-  free_ops(o, n);
   crdt_op_free(x);
   node_store_close(s);
   node_store_close(t);

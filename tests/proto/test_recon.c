@@ -21,13 +21,13 @@
 #include <inttypes.h>
 #include <msgpack.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crdt/err.h"
 #include "crdt/gen.h"
+#include "proto/golden.h"
 
 #define INF ((uint64_t)1 << 32)
 #define BUF PROTO_RECON_MSG_MAX
@@ -983,72 +983,15 @@ Test(proto_recon, every_bit_flip_and_cut_fails_cleanly_or_reads_as_valid)
 
 /* ---- golden vector ---- */
 
-typedef struct {
-  char *p;
-  size_t len, cap;
-} text;
-
-static void put(text *t, const char *fmt, ...)
-{
-  va_list ap;
-  int n;
-
-  for (;;) {
-    va_start(ap, fmt);
-    n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    cr_assert(n >= 0);
-    if ((size_t)n < t->cap - t->len)
-      break;
-    t->cap = 2 * (t->cap + (size_t)n);
-    t->p = realloc(t->p, t->cap);
-    cr_assert_not_null(t->p);
-  }
-  t->len += (size_t)n;
-}
-
-static void put_hex(text *t, const void *p, size_t len)
+static void put_hex(gv_text *t, const void *p, size_t len)
 {
   for (size_t i = 0; i < len; i++)
-    put(t, "%02x", ((const uint8_t *)p)[i]);
-}
-
-/* Compares t with tests/proto/vectors/<name>, or writes it when
- * BT_PROTO_WRITE_VECTORS is set (as test_vectors.c does). */
-static void check_file(text *t, const char *name)
-{
-  char path[4096];
-  const char *w = getenv("BT_PROTO_WRITE_VECTORS");
-  const char *slash = strrchr(__FILE__, '/');
-  FILE *f;
-
-  cr_assert_not_null(slash, "__FILE__ has no directory: %s", __FILE__);
-  snprintf(path, sizeof path, "%.*s/vectors/%s", (int)(slash - __FILE__), __FILE__, name);
-  if (w && *w && strcmp(w, "0") != 0) {
-    cr_assert_not_null(f = fopen(path, "wb"), "cannot write %s", path);
-    cr_assert_eq(fwrite(t->p, 1, t->len, f), t->len);
-    cr_assert_eq(fclose(f), 0);
-    cr_log_warn("wrote %s", path);
-    return;
-  }
-  cr_assert_not_null(f = fopen(path, "rb"), "cannot read %s", path);
-  char *have = malloc(t->len + 2);
-  size_t n = fread(have, 1, t->len + 1, f);
-
-  fclose(f);
-  if (n != t->len || memcmp(have, t->p, n) != 0) {
-    size_t line = 1, i = 0;
-
-    while (i < n && i < t->len && have[i] == t->p[i])
-      line += have[i++] == '\n';
-    cr_assert_fail("%s differs from what the code produces, first at line %zu", path, line);
-  }
-  free(have);
+    gv_put(t, "%02x", ((const uint8_t *)p)[i]);
 }
 
 /* One line per range: "bound | mode payload"; the bound as ts and prefix
  * ("-" when empty), entries as ts:first four id bytes. */
-static void put_ranges(text *t, const char *name, const uint8_t *p, size_t len)
+static void put_ranges(gv_text *t, const char *name, const uint8_t *p, size_t len)
 {
   static const char *modes[] = {"skip", "fingerprint", "list", "answer"};
   msgpack_unpacked u;
@@ -1061,26 +1004,26 @@ static void put_ranges(text *t, const char *name, const uint8_t *p, size_t len)
     msgpack_object *a = rs->ptr[k].via.array.ptr;
     uint64_t mode = a[2].via.u64;
 
-    put(t, "%s.range.%u = ", name, k);
+    gv_put(t, "%s.range.%u = ", name, k);
     if (a[0].via.u64 == INF)
-      put(t, "infinity");
+      gv_put(t, "infinity");
     else
-      put(t, "%" PRIu64 " %s", a[0].via.u64, a[1].via.bin.size ? "" : "-"),
+      gv_put(t, "%" PRIu64 " %s", a[0].via.u64, a[1].via.bin.size ? "" : "-"),
           put_hex(t, a[1].via.bin.ptr, a[1].via.bin.size);
-    put(t, " | %s", modes[mode]);
+    gv_put(t, " | %s", modes[mode]);
     if (mode == 1)
-      put(t, " "), put_hex(t, a[3].via.bin.ptr, 16);
+      gv_put(t, " "), put_hex(t, a[3].via.bin.ptr, 16);
     if (mode >= 2)
-      put(t, " %u entries", a[3].via.array.size);
+      gv_put(t, " %u entries", a[3].via.array.size);
     for (uint32_t e = 0; mode >= 2 && e < a[3].via.array.size; e++) {
       msgpack_object *en = a[3].via.array.ptr[e].via.array.ptr;
 
-      put(t, " %" PRIu64 ":", en[0].via.u64), put_hex(t, en[1].via.bin.ptr, 4), put(t, "..");
+      gv_put(t, " %" PRIu64 ":", en[0].via.u64), put_hex(t, en[1].via.bin.ptr, 4), gv_put(t, "..");
     }
     if (mode == 3)
-      put(t, " bits %s", a[4].via.bin.size ? "" : "-"),
+      gv_put(t, " bits %s", a[4].via.bin.size ? "" : "-"),
           put_hex(t, a[4].via.bin.ptr, a[4].via.bin.size);
-    put(t, "\n");
+    gv_put(t, "\n");
   }
   msgpack_unpacked_destroy(&u);
 }
@@ -1105,13 +1048,13 @@ static size_t vector_index(const proto_recon_item *all, const proto_recon_item *
   return 0;
 }
 
-static void put_result(text *t, const char *name, const proto_recon_item *all,
+static void put_result(gv_text *t, const char *name, const proto_recon_item *all,
                        const proto_recon_item *p, size_t n)
 {
-  put(t, "%s =", name);
+  gv_put(t, "%s =", name);
   for (size_t i = 0; i < n; i++)
-    put(t, "%s %zu", i ? "," : "", vector_index(all, &p[i]));
-  put(t, " (k)\n");
+    gv_put(t, "%s %zu", i ? "," : "", vector_index(all, &p[i]));
+  gv_put(t, " (k)\n");
 }
 
 Test(proto_recon, golden_vector)
@@ -1120,7 +1063,7 @@ Test(proto_recon, golden_vector)
   proto_recon_item all[VK], a[20], b[20];
   const proto_recon_item *p;
   proto_recon *side[2];
-  text t = {NULL, 0, 0};
+  gv_text t = {NULL, 0, 0};
   uint8_t *in, *out, *tmp;
   size_t len, olen, n, na = 0, nb = 0, msg = 1;
   int k = 1;
@@ -1135,28 +1078,25 @@ Test(proto_recon, golden_vector)
   }
   qsort(a, na, sizeof *a, order);
   qsort(b, nb, sizeof *b, order);
-  put(&t, "# tests/proto/vectors/recon.txt: golden vectors for reconciliation (docs/protocol.md).\n"
-          "# If one changes, the protocol changed. Written by tests/proto/test_recon.c;\n"
-          "# regenerate only deliberately: BT_PROTO_WRITE_VECTORS=1 build/tests/test_proto_recon\n"
-          "# Values are lowercase hex unless noted.\n\n"
-          "# Items k = 0..22: ts = 490000 + k mod 3 (decimal), id = BLAKE2b-256, unkeyed,\n"
-          "# of the ASCII text \"baton recon vector <k>\". The initiator holds k = 0..19,\n"
-          "# the responder k = 0..16 and 20..22. Both use threshold 4 and the default\n"
-          "# budget. msg.N is the Nth message (odd: the initiator's), msg.N.range.R a\n"
-          "# reading of its ranges (entries shown as ts:first 4 id bytes).\n");
+  gv_header(&t, "recon.txt", "reconciliation", "recon");
+  gv_put(&t, "# Items k = 0..22: ts = 490000 + k mod 3 (decimal), id = BLAKE2b-256, unkeyed,\n"
+             "# of the ASCII text \"baton recon vector <k>\". The initiator holds k = 0..19,\n"
+             "# the responder k = 0..16 and 20..22. Both use threshold 4 and the default\n"
+             "# budget. msg.N is the Nth message (odd: the initiator's), msg.N.range.R a\n"
+             "# reading of its ranges (entries shown as ts:first 4 id bytes).\n");
   for (size_t i = 0; i < VK; i++) {
-    put(&t, "item.%zu = %" PRIu32 " ", i, all[i].ts);
+    gv_put(&t, "item.%zu = %" PRIu32 " ", i, all[i].ts);
     put_hex(&t, all[i].id.b, 32);
-    put(&t, "\n");
+    gv_put(&t, "\n");
   }
   cr_assert_eq(proto_recon_new(&side[0], 1, a, na, &o), BT_OK);
   cr_assert_eq(proto_recon_new(&side[1], 0, b, nb, &o), BT_OK);
   in = buf_a, out = buf_b;
   cr_assert_eq(proto_recon_start(side[0], in, BUF, &len), BT_OK);
   for (;;) {
-    put(&t, "\nmsg.%zu = ", msg);
+    gv_put(&t, "\nmsg.%zu = ", msg);
     put_hex(&t, in, len);
-    put(&t, "\n");
+    gv_put(&t, "\n");
     char name[16];
     snprintf(name, sizeof name, "msg.%zu", msg);
     put_ranges(&t, name, in, len);
@@ -1167,7 +1107,7 @@ Test(proto_recon, golden_vector)
     len = olen, k = !k, msg++;
   }
   cr_assert_eq(msg, 4, "four messages");
-  put(&t, "\n# Outcome: the items each side has that the other lacks, and lacks.\n");
+  gv_put(&t, "\n# Outcome: the items each side has that the other lacks, and lacks.\n");
   cr_assert_eq(proto_recon_have(side[0], &p, &n), BT_OK);
   put_result(&t, "initiator.have", all, p, n);
   cr_assert_eq(proto_recon_need(side[0], &p, &n), BT_OK);
@@ -1176,7 +1116,7 @@ Test(proto_recon, golden_vector)
   put_result(&t, "responder.have", all, p, n);
   cr_assert_eq(proto_recon_need(side[1], &p, &n), BT_OK);
   put_result(&t, "responder.need", all, p, n);
-  check_file(&t, "recon.txt");
+  gv_check(&t, "recon.txt");
   free(t.p);
   proto_recon_free(side[0]);
   proto_recon_free(side[1]);

@@ -16,7 +16,6 @@
  * keys, so the file documents every step for another implementation. */
 #include <criterion/criterion.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "crdt/err.h"
 #include "proto/fixture.h"
 #include "proto/frame.h"
+#include "proto/golden.h"
 #include "proto/handshake.h"
 #include "proto/stream.h"
 
@@ -37,78 +37,13 @@ static void setup(void)
 
 TestSuite(proto_vectors, .init = setup);
 
-typedef struct {
-  char *p;
-  size_t len, cap;
-} text;
-
-static void put(text *t, const char *fmt, ...)
-{
-  va_list ap;
-  int n;
-
-  for (;;) {
-    va_start(ap, fmt);
-    n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    cr_assert(n >= 0);
-    if ((size_t)n < t->cap - t->len)
-      break;
-    t->cap = 2 * (t->cap + (size_t)n);
-    t->p = realloc(t->p, t->cap);
-    cr_assert_not_null(t->p);
-  }
-  t->len += (size_t)n;
-}
-
-static void put_hex(text *t, const char *name, const uint8_t *p, size_t len)
+static void put_hex(gv_text *t, const char *name, const uint8_t *p, size_t len)
 {
   char *h = malloc(2 * len + 1);
 
   fx_hex(h, p, len);
-  put(t, "%s = %s\n", name, h);
+  gv_put(t, "%s = %s\n", name, h);
   free(h);
-}
-
-static void header(text *t, const char *file, const char *what)
-{
-  put(t, "# tests/proto/vectors/%s: golden vectors for %s (docs/protocol.md).\n", file, what);
-  put(t, "# If one changes, the protocol changed. Written by tests/proto/test_vectors.c;\n");
-  put(t, "# regenerate only deliberately: BT_PROTO_WRITE_VECTORS=1 build/tests/test_proto_vectors\n");
-  put(t, "# Values are lowercase hex unless noted.\n\n");
-}
-
-/* Compares t with the file, or writes it in generator mode. */
-static void check_file(text *t, const char *name)
-{
-  char path[4096];
-  const char *w = getenv("BT_PROTO_WRITE_VECTORS");
-  const char *slash = strrchr(__FILE__, '/');
-  FILE *f;
-
-  /* CMake compiles with absolute paths: the vectors sit next to this file. */
-  cr_assert_not_null(slash, "__FILE__ has no directory: %s", __FILE__);
-  snprintf(path, sizeof path, "%.*s/vectors/%s", (int)(slash - __FILE__), __FILE__, name);
-  if (w && *w && strcmp(w, "0") != 0) {
-    cr_assert_not_null(f = fopen(path, "wb"), "cannot write %s", path);
-    cr_assert_eq(fwrite(t->p, 1, t->len, f), t->len);
-    cr_assert_eq(fclose(f), 0);
-    cr_log_warn("wrote %s", path);
-    return;
-  }
-  cr_assert_not_null(f = fopen(path, "rb"), "cannot read %s", path);
-  char *have = malloc(t->len + 2);
-  size_t n = fread(have, 1, t->len + 1, f);
-
-  fclose(f);
-  if (n != t->len || memcmp(have, t->p, n) != 0) {
-    size_t line = 1, i = 0;
-
-    while (i < n && i < t->len && have[i] == t->p[i])
-      line += have[i++] == '\n';
-    cr_assert_fail("%s differs from what the code produces, first at line %zu", path, line);
-  }
-  free(have);
 }
 
 typedef struct {
@@ -146,7 +81,7 @@ static void done(session *s)
   fx_party_free(&s->b);
 }
 
-static void put_party(text *t, const char *role, fx_who who, const fx_party *p, uint8_t eph)
+static void put_party(gv_text *t, const char *role, fx_who who, const fx_party *p, uint8_t eph)
 {
   uint8_t seed[32], epk[32], esk[32];
   char name[64];
@@ -161,10 +96,10 @@ static void put_party(text *t, const char *role, fx_who who, const fx_party *p, 
   put_hex(t, name, p->dev, p->dlen);
   snprintf(name, sizeof name, "%s.org_cert", role);
   put_hex(t, name, p->org, p->olen);
-  put(t, "%s.version = %d (decimal)\n%s.caps = ", role, PROTO_VERSION, role);
+  gv_put(t, "%s.version = %d (decimal)\n%s.caps = ", role, PROTO_VERSION, role);
   for (size_t k = 0; k < p->ncaps; k++)
-    put(t, "%s%.*s", k ? "," : "", (int)p->caps[k].len, p->caps[k].p);
-  put(t, " (text)\n");
+    gv_put(t, "%s%.*s", k ? "," : "", (int)p->caps[k].len, p->caps[k].p);
+  gv_put(t, " (text)\n");
   snprintf(name, sizeof name, "%s.eph_sk", role);
   put_hex(t, name, esk, 32);
   snprintf(name, sizeof name, "%s.eph_pk", role);
@@ -174,7 +109,7 @@ static void put_party(text *t, const char *role, fx_who who, const fx_party *p, 
 Test(proto_vectors, handshake)
 {
   uint8_t h0[32], epk[32], esk[32], rpk[32], rsk[32], dh[32], k[32], t_[32], i2r[32], r2i[32];
-  text t = {NULL, 0, 0};
+  gv_text t = {NULL, 0, 0};
   fx_transcript tr;
   session s;
 
@@ -188,13 +123,13 @@ Test(proto_vectors, handshake)
   cr_assert_eq(memcmp(s.ri.send_key, i2r, 32), 0, "reference and implementation agree");
   cr_assert_eq(memcmp(s.rr.send_key, r2i, 32), 0, "reference and implementation agree");
 
-  header(&t, "handshake.txt", "the handshake");
-  put(&t, "# Inputs. Device keys: crypto_sign_seed_keypair(sign_seed). Ephemeral keys:\n"
-          "# eph_pk = crypto_scalarmult_base(eph_sk). Certificates: crdt_cert_sign\n"
-          "# (tests/proto/fixture.c); the verify callback accepts both chains.\n");
+  gv_header(&t, "handshake.txt", "the handshake", "vectors");
+  gv_put(&t, "# Inputs. Device keys: crypto_sign_seed_keypair(sign_seed). Ephemeral keys:\n"
+             "# eph_pk = crypto_scalarmult_base(eph_sk). Certificates: crdt_cert_sign\n"
+             "# (tests/proto/fixture.c); the verify callback accepts both chains.\n");
   put_party(&t, "initiator", FX_ALICE, &s.a, E_I);
   put_party(&t, "responder", FX_BOB, &s.b, E_R);
-  put(&t, "\n# Messages (frame payloads) and the steps between them.\n");
+  gv_put(&t, "\n# Messages (frame payloads) and the steps between them.\n");
   put_hex(&t, "h0", h0, 32);
   put_hex(&t, "hello", s.hello, s.hl);
   put_hex(&t, "h1", tr.h1, 32);
@@ -210,14 +145,14 @@ Test(proto_vectors, handshake)
   put_hex(&t, "h4", tr.h4, 32);
   fx_ref_kdf(t_, tr.h4, dh, 32, "baton/hs/t");
   put_hex(&t, "t", t_, 32);
-  put(&t, "\n# Outcome (the same on both sides).\n");
+  gv_put(&t, "\n# Outcome (the same on both sides).\n");
   put_hex(&t, "key_i2r", i2r, 32);
   put_hex(&t, "key_r2i", r2i, 32);
-  put(&t, "version = %u (decimal)\ncaps = ", (unsigned)s.ri.version);
+  gv_put(&t, "version = %u (decimal)\ncaps = ", (unsigned)s.ri.version);
   for (size_t c = 0; c < s.ri.ncaps; c++)
-    put(&t, "%s%.*s", c ? "," : "", (int)s.ri.caps[c].len, s.ri.caps[c].p);
-  put(&t, " (text)\n");
-  check_file(&t, "handshake.txt");
+    gv_put(&t, "%s%.*s", c ? "," : "", (int)s.ri.caps[c].len, s.ri.caps[c].p);
+  gv_put(&t, " (text)\n");
+  gv_check(&t, "handshake.txt");
   free(t.p);
   done(&s);
 }
@@ -227,13 +162,13 @@ Test(proto_vectors, frames)
   static const uint8_t one[] = {0x01};
   static const uint8_t arr[] = {0x92, 0x01, 0xa1, 'x'};
   uint8_t out[PROTO_HS_MAX + PROTO_FRAME_HDR];
-  text t = {NULL, 0, 0};
+  gv_text t = {NULL, 0, 0};
   session s;
   size_t n;
 
   run(&s);
-  header(&t, "frames.txt", "framing");
-  put(&t, "# frame = length (u32, big-endian) || payload\n");
+  gv_header(&t, "frames.txt", "framing", "vectors");
+  gv_put(&t, "# frame = length (u32, big-endian) || payload\n");
   const struct {
     const char *name;
     const uint8_t *p;
@@ -249,7 +184,7 @@ Test(proto_vectors, frames)
     snprintf(name, sizeof name, "%s.frame", f[k].name);
     put_hex(&t, name, out, n);
   }
-  check_file(&t, "frames.txt");
+  gv_check(&t, "frames.txt");
   free(t.p);
   done(&s);
 }
@@ -259,7 +194,7 @@ Test(proto_vectors, stream)
   static const char *msgs[] = {"first", "second", "third, after the rekey", "bye"};
   uint8_t ra[PROTO_STREAM_HEADER], rb[PROTO_STREAM_HEADER], c[64], m[64];
   proto_stream *a, *b;
-  text t = {NULL, 0, 0};
+  gv_text t = {NULL, 0, 0};
   session s;
   size_t n, mn;
   int fin;
@@ -270,13 +205,13 @@ Test(proto_vectors, stream)
   cr_assert_eq(proto_stream_new(&a, s.ri.send_key, s.ri.recv_key, ra, 2), BT_OK);
   cr_assert_eq(proto_stream_new(&b, s.rr.send_key, s.rr.recv_key, rb, 2), BT_OK);
   cr_assert_eq(proto_stream_accept(b, proto_stream_header(a), PROTO_STREAM_HEADER), BT_OK);
-  header(&t, "stream.txt", "the transport");
-  put(&t, "# The initiator's direction of the session in handshake.txt (key_i2r),\n"
-          "# rekeyed every 2 messages for the vector (the protocol's default is 4096).\n"
-          "# Each message is crypto_secretstream_xchacha20poly1305 with TAG_MESSAGE,\n"
-          "# the last with TAG_FINAL; the plaintexts are text here, msgpack in use.\n");
+  gv_header(&t, "stream.txt", "the transport", "vectors");
+  gv_put(&t, "# The initiator's direction of the session in handshake.txt (key_i2r),\n"
+             "# rekeyed every 2 messages for the vector (the protocol's default is 4096).\n"
+             "# Each message is crypto_secretstream_xchacha20poly1305 with TAG_MESSAGE,\n"
+             "# the last with TAG_FINAL; the plaintexts are text here, msgpack in use.\n");
   put_hex(&t, "key", s.ri.send_key, 32);
-  put(&t, "rekey_every = 2 (decimal)\n");
+  gv_put(&t, "rekey_every = 2 (decimal)\n");
   put_hex(&t, "header", proto_stream_header(a), PROTO_STREAM_HEADER);
   for (size_t k = 0; k < 4; k++) {
     size_t len = strlen(msgs[k]);
@@ -286,11 +221,11 @@ Test(proto_vectors, stream)
                  BT_OK);
     cr_assert_eq(proto_stream_open(b, c, n, m, sizeof m, &mn, &fin), BT_OK);
     cr_assert_eq(fin, k == 3);
-    put(&t, "message.%zu = %s (text)\n", k, msgs[k]);
+    gv_put(&t, "message.%zu = %s (text)\n", k, msgs[k]);
     snprintf(name, sizeof name, "sealed.%zu", k);
     put_hex(&t, name, c, n);
   }
-  check_file(&t, "stream.txt");
+  gv_check(&t, "stream.txt");
   free(t.p);
   proto_stream_free(a);
   proto_stream_free(b);

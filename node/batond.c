@@ -1,7 +1,8 @@
 /* node/batond.c: the node daemon (docs/batond.md).
  *
  *   batond [--config FILE] [--dir DIR] [--key-file FILE] [--listen ADDR:PORT]
- *          [--peer ADDR:PORT]... [--init NAME] [--help]
+ *          [--peer ADDR:PORT]... [--relay-for FPR|all]... [--sync-period DURATION]
+ *          [--init NAME] [--help]
  *
  * Settings come from built-in defaults, then the config file (`key = value`
  * lines), then the command line, each overriding the one before; --peer
@@ -10,7 +11,8 @@
  * is wiped from the environment once read). With --init, a missing key
  * file, store and org are created, so a first run needs nothing else.
  *
- * Then node/net.c runs until SIGTERM or SIGINT: stop accepting, end each
+ * Then node/net.c runs, with node/hub.c syncing every session, until
+ * SIGTERM or SIGINT: stop the hub's timers, stop accepting, end each
  * session with a bye, close the store, exit 0. A second signal stops
  * without waiting for peers. Exit status 2 is a usage or config error, 1
  * a failure to start. Nothing logged names a person, a key or a path
@@ -30,6 +32,7 @@
 
 #include "crdt/cert.h"
 #include "crdt/err.h"
+#include "node/hub.h"
 #include "node/net.h"
 #include "node/org.h"
 #include "node/store.h"
@@ -41,8 +44,12 @@ typedef struct {
   char *config, *dir, *key_file, *listen, *init_name;
   char **peers;
   size_t npeers;
-  int peers_from_cli, help;
+  char **relay; /* fingerprints of the orgs relayed for */
+  size_t nrelay;
+  int relay_all;
+  int peers_from_cli, relay_from_cli, help;
   node_net_opts net;
+  uint64_t sync_period_ms;
   unsigned seen; /* keys met in the config file, against repeats */
 } settings;
 
@@ -55,6 +62,11 @@ static const char USAGE[] =
   "                     passphrase); with --init, created 0600 if missing\n"
   "  --listen ADDR:PORT accept peers here (default " NODE_NET_LISTEN_DEFAULT "; off: none)\n"
   "  --peer ADDR:PORT   keep a connection to this peer (repeatable)\n"
+  "  --relay-for FPR    store and forward the ciphertext of the org whose\n"
+  "                     signing key has this fingerprint (repeatable), or\n"
+  "                     `all`: every org whose certificate this node accepts\n"
+  "  --sync-period DURATION  sync with each dialled peer at least this often\n"
+  "                     (default 60s; 500ms, 10s, 2m, 1h; bare: seconds)\n"
   "  --init NAME        first run: create the key file, store and an org\n"
   "                     called NAME (a school) if there are none\n"
   "  --help             this text\n"
@@ -146,26 +158,75 @@ static int set_str(char **dst, const char *v)
   return BT_OK;
 }
 
-static int add_peer(settings *st, const char *v)
+static int add_str(char ***list, size_t *n, const char *v)
 {
-  char **p = realloc(st->peers, (st->npeers + 1) * sizeof(*p));
+  char **p = realloc(*list, (*n + 1) * sizeof(*p));
 
   if (p == NULL)
     return BT_ENOMEM;
-  st->peers = p;
-  if ((p[st->npeers] = strdup(v)) == NULL)
+  *list = p;
+  if ((p[*n] = strdup(v)) == NULL)
     return BT_ENOMEM;
-  st->npeers++;
+  (*n)++;
   return BT_OK;
+}
+
+static void free_strs(char **list, size_t n)
+{
+  for (size_t k = 0; k < n; k++)
+    free(list[k]);
+}
+
+/* An org's fingerprint as crdt_fingerprint writes it (eight groups of four
+ * Crockford base32 symbols), read as people type it: any case, O for 0,
+ * I and L for 1. Writes the canonical form into out. */
+static int parse_fpr(const char *v, char out[CRDT_FPR_LEN])
+{
+  static const char alpha[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  size_t i;
+
+  if (strlen(v) != CRDT_FPR_LEN - 1)
+    return BT_EINVAL;
+  for (i = 0; i < CRDT_FPR_LEN - 1; i++) {
+    char ch = v[i];
+    if (i % 5 == 4) {
+      if (ch != '-')
+        return BT_EINVAL;
+      out[i] = ch;
+      continue;
+    }
+    if (ch >= 'a' && ch <= 'z')
+      ch = (char)(ch - 'a' + 'A');
+    ch = ch == 'O' ? '0' : ch == 'I' || ch == 'L' ? '1' : ch;
+    if (ch == '\0' || strchr(alpha, ch) == NULL)
+      return BT_EINVAL;
+    out[i] = ch;
+  }
+  out[i] = '\0';
+  return BT_OK;
+}
+
+static int add_relay(settings *st, const char *v)
+{
+  char fpr[CRDT_FPR_LEN];
+
+  if (strcmp(v, "all") == 0) {
+    st->relay_all = 1;
+    return BT_OK;
+  }
+  if (parse_fpr(v, fpr) != BT_OK)
+    return BT_EINVAL;
+  return add_str(&st->relay, &st->nrelay, fpr);
 }
 
 /* ---- keys ----------------------------------------------------------------------- */
 
 enum { K_DIR, K_KEYFILE, K_LISTEN, K_PEER, K_CONNS, K_HS, K_IDLE, K_FRAME, K_MAXFRAME,
-       K_RMIN, K_RMAX, K_COUNT };
+       K_RMIN, K_RMAX, K_RELAY, K_PERIOD, K_COUNT };
 static const char *const KEYS[K_COUNT] = {
   "dir", "key_file", "listen", "peer", "max_connections", "handshake_timeout",
-  "idle_timeout", "frame_timeout", "max_frame", "reconnect_min", "reconnect_max"};
+  "idle_timeout", "frame_timeout", "max_frame", "reconnect_min", "reconnect_max",
+  "relay_for", "sync_period"};
 
 /* Applies one setting. *why says what is wrong with a bad value. */
 static int set_key(settings *st, int k, const char *v, const char **why)
@@ -186,15 +247,18 @@ static int set_key(settings *st, int k, const char *v, const char **why)
                                                                : BT_EINVAL;
   case K_PEER:
     *why = "want HOST:PORT or [IPv6]:PORT, port 1..65535";
-    return parse_addr(v, 1) == BT_OK ? add_peer(st, v) : BT_EINVAL;
+    return parse_addr(v, 1) == BT_OK ? add_str(&st->peers, &st->npeers, v) : BT_EINVAL;
+  case K_RELAY:
+    *why = "want an org fingerprint (XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX) or all";
+    return add_relay(st, v);
   case K_CONNS:
     *why = "want 1..4096";
     if ((rc = parse_count(v, 1, 4096, &x)) == BT_OK)
       o->max_conns = (unsigned)x;
     return rc;
-  case K_MAXFRAME:
-    *why = "want 8K..64M bytes";
-    if ((rc = parse_count(v, 8192, (uint64_t)64 << 20, &x)) == BT_OK)
+  case K_MAXFRAME: /* a sync message is at least NODE_SYNC_MSG_MIN, sealed */
+    *why = "want 128K..64M bytes";
+    if ((rc = parse_count(v, (uint64_t)128 << 10, (uint64_t)64 << 20, &x)) == BT_OK)
       o->max_frame = (size_t)x;
     return rc;
   default:
@@ -205,16 +269,21 @@ static int set_key(settings *st, int k, const char *v, const char **why)
     return rc;
   uint64_t *dst[K_COUNT] = {[K_HS] = &o->hs_timeout_ms, [K_IDLE] = &o->idle_timeout_ms,
                             [K_FRAME] = &o->frame_timeout_ms, [K_RMIN] = &o->retry_min_ms,
-                            [K_RMAX] = &o->retry_max_ms};
+                            [K_RMAX] = &o->retry_max_ms, [K_PERIOD] = &st->sync_period_ms};
   *dst[k] = x;
   return BT_OK;
 }
 
+/* A key, with - and _ alike (relay-for is relay_for). */
 static int key_index(const char *name)
 {
-  for (int k = 0; k < K_COUNT; k++)
-    if (strcmp(KEYS[k], name) == 0)
+  for (int k = 0; k < K_COUNT; k++) {
+    const char *a = KEYS[k], *b = name;
+    while (*a && (*a == *b || (*a == '_' && *b == '-')))
+      a++, b++;
+    if (*a == '\0' && *b == '\0')
       return k;
+  }
   return -1;
 }
 
@@ -255,7 +324,7 @@ static int config_line(settings *st, char *line, const char **why)
   if ((k = key_index(key)) < 0)
     return BT_EINVAL;
   *why = "set twice";
-  if (k != K_PEER && (st->seen & (1u << k)))
+  if (k != K_PEER && k != K_RELAY && (st->seen & (1u << k)))
     return BT_EINVAL;
   st->seen |= 1u << k;
   return set_key(st, k, val, why);
@@ -306,6 +375,7 @@ static const struct {
   int key; /* a config key, or one of these: */
 } OPTS[] = {
   {"--dir", K_DIR}, {"--key-file", K_KEYFILE}, {"--listen", K_LISTEN}, {"--peer", K_PEER},
+  {"--relay-for", K_RELAY}, {"--sync-period", K_PERIOD},
   {"--config", -1}, {"--init", -2}, {"--help", -3},
 };
 
@@ -330,10 +400,15 @@ static int cli_apply(settings *st, int j, const char *v)
     return BT_OK;
   }
   if (OPTS[j].key == K_PEER && !st->peers_from_cli) { /* replace the file's */
-    for (size_t k = 0; k < st->npeers; k++)
-      free(st->peers[k]);
+    free_strs(st->peers, st->npeers);
     st->npeers = 0;
     st->peers_from_cli = 1;
+  }
+  if (OPTS[j].key == K_RELAY && !st->relay_from_cli) { /* likewise */
+    free_strs(st->relay, st->nrelay);
+    st->nrelay = 0;
+    st->relay_all = 0;
+    st->relay_from_cli = 1;
   }
   if (set_key(st, OPTS[j].key, v, &why) != BT_OK) {
     say("%s %s: %s", OPTS[j].opt, v, why);
@@ -378,9 +453,10 @@ static int cli_pass(settings *st, int argc, char **argv, int pass)
 
 static void settings_free(settings *st)
 {
-  for (size_t k = 0; k < st->npeers; k++)
-    free(st->peers[k]);
+  free_strs(st->peers, st->npeers);
   free(st->peers);
+  free_strs(st->relay, st->nrelay);
+  free(st->relay);
   free(st->config);
   free(st->dir);
   free(st->key_file);
@@ -413,7 +489,8 @@ static int keyfile_ensure(const settings *st, const char *dir)
   return BT_OK;
 }
 
-static int store_open(const settings *st, node_store **s)
+/* Opens the store; st->dir is the data directory from then on. */
+static int store_open(settings *st, node_store **s)
 {
   char dir[PATH_MAX], *pass = NULL, *env;
   node_store_opts o = {.kdf = NODE_KDF_MODERATE, .create = st->init_name != NULL};
@@ -426,6 +503,8 @@ static int store_open(const settings *st, node_store **s)
     return rc;
   }
   o.dir = dir;
+  if (st->dir == NULL && (rc = set_str(&st->dir, dir)) != BT_OK)
+    return rc;
   if (st->key_file) {
     if ((rc = keyfile_ensure(st, dir)) != BT_OK)
       return rc;
@@ -489,6 +568,7 @@ static int org_ensure(node_store *s, const char *init_name)
 typedef struct {
   uv_signal_t term, intr;
   node_net *net;
+  node_hub *hub;
 } daemon_ctx;
 
 static void on_stopped(void *ctx)
@@ -499,12 +579,51 @@ static void on_stopped(void *ctx)
   uv_close((uv_handle_t *)&d->intr, NULL);
 }
 
+static void stop(daemon_ctx *d)
+{
+  node_hub_stop(d->hub, NULL, NULL); /* its timers; net ends the sessions */
+  node_net_stop(d->net, on_stopped, d); /* a second call: without waiting */
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
-  daemon_ctx *d = h->data;
-
   node_net_log("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-  node_net_stop(d->net, on_stopped, d); /* a second signal: without waiting */
+  stop(h->data);
+}
+
+/* Only an LA org's node is a relay to its peers (node/hub.h): say so when
+ * another is told to relay. */
+static void relay_note(const settings *st, node_store *s)
+{
+  crdt_cert *c = NULL;
+  node_org o;
+
+  if ((!st->relay_all && st->nrelay == 0) || node_org_get(s, &o) != BT_OK)
+    return;
+  if (crdt_cert_decode(o.org_cert, o.org_cert_len, &c) == BT_OK &&
+      c->b.org_kind != CRDT_ORG_LA)
+    node_net_log("relay-for is set, but this node's org is not an LA: peers offer a relay "
+                 "only what they would offer any node of its org");
+  crdt_cert_free(c);
+  node_org_clear(&o);
+  node_net_log("relaying for %s", st->relay_all ? "every accepted org" : "the orgs listed");
+}
+
+static int hub_new(settings *st, uv_loop_t *loop, node_store *s, node_hub **hub)
+{
+  node_hub_opts ho = {.sync = {.relay_all = st->relay_all}, .dir = st->dir,
+                      .period_ms = st->sync_period_ms,
+                      .relay_fprs = (const char *const *)st->relay,
+                      .nrelay_fprs = st->nrelay};
+  int rc;
+
+  if ((rc = node_hub_new(hub, loop, s, &ho)) != BT_OK) {
+    say("cannot set up sync: %s", bt_strerror(rc));
+    return rc;
+  }
+  relay_note(st, s);
+  st->net.sync = node_hub_hook(*hub);
+  return BT_OK;
 }
 
 static int run(settings *st, node_store *s)
@@ -520,8 +639,13 @@ static int run(settings *st, node_store *s)
   st->net.npeers = st->npeers;
   if ((rc = uv_loop_init(&loop)) != 0)
     return rc;
+  if ((rc = hub_new(st, &loop, s, &d.hub)) != BT_OK) {
+    uv_loop_close(&loop);
+    return rc;
+  }
   if ((rc = node_net_new(&d.net, &loop, s, &st->net)) != BT_OK) {
     say("cannot set up the network: %s", bt_strerror(rc));
+    node_hub_free(d.hub);
     uv_loop_close(&loop);
     return rc;
   }
@@ -530,12 +654,14 @@ static int run(settings *st, node_store *s)
   d.term.data = d.intr.data = &d;
   uv_signal_start(&d.term, on_signal, SIGTERM);
   uv_signal_start(&d.intr, on_signal, SIGINT);
+  node_hub_start(d.hub);
   if ((started = node_net_start(d.net)) != 0) {
     say("cannot listen on %s: %s", st->net.listen, uv_strerror(started));
-    node_net_stop(d.net, on_stopped, &d);
+    stop(&d);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   node_net_free(d.net);
+  node_hub_free(d.hub); /* after net: its closes freed the sessions */
   rc = uv_loop_close(&loop);
   if (rc != 0)
     say("event loop did not close cleanly: %s", uv_strerror(rc));

@@ -382,8 +382,10 @@ static int conn_hs(node_net_conn *c, const uint8_t *p, size_t len)
 /* ---- the session ------------------------------------------------------------------ */
 
 /* HOOK: here an authenticated session, both streams up, goes to the sync
- * layer (proto/recon, once it exists: node_net_sync.open). Until then the
- * placeholder: the dialler pings. */
+ * layer through node_net_sync.open: in batond that is node/hub.c, which
+ * runs a node/sync.h session over it (the dialler starts a run at once).
+ * With no hook (node_net_opts.sync NULL) the placeholder runs instead: the
+ * dialler pings. */
 static int session_open(node_net_conn *c)
 {
   node_net *n = c->n;

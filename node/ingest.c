@@ -95,6 +95,8 @@ typedef struct {
     uint8_t file[CRDT_FILE_LEN];
   } scope[8];       /* files already found in scope */
   unsigned nscope;
+  uint8_t lasttag[2 * CRDT_FILE_LEN]; /* the last tag put (tag_add) */
+  unsigned ntag;
 } batch;
 
 static int bucket_add(batch *x, const crdt_op *op)
@@ -259,6 +261,24 @@ static int clear_missing(batch *x, const crdt_id *id)
   return mrc == 0 || mrc == MDB_NOTFOUND ? BT_OK : node__err(mrc);
 }
 
+/* tags[file|header epoch]: who was given the file's keys (a keybox's tag)
+ * and which epochs it has, for sync's scope. Most ops repeat a tag. */
+static int tag_add(batch *x, const crdt_op *op)
+{
+  uint8_t k[2 * CRDT_FILE_LEN];
+  MDB_val key = {sizeof(k), k}, v = {0, ""};
+  int rc;
+
+  memcpy(k, op->h.file, CRDT_FILE_LEN);
+  memcpy(k + CRDT_FILE_LEN, op->h.epoch, CRDT_EPOCH_LEN);
+  if (x->ntag > 0 && memcmp(x->lasttag, k, sizeof(k)) == 0)
+    return BT_OK;
+  memcpy(x->lasttag, k, sizeof(k));
+  x->ntag = 1;
+  rc = mdb_put(x->t, x->s->db[DB_TAGS], &key, &v, MDB_NOOVERWRITE);
+  return rc == MDB_KEYEXIST ? BT_OK : node__err(rc);
+}
+
 static int store_op(batch *x, const crdt_op *op)
 {
   uint8_t k[CRDT_FILE_LEN + 4 + CRDT_ID_LEN], h[CRDT_FILE_LEN + CRDT_ID_LEN];
@@ -272,6 +292,8 @@ static int store_op(batch *x, const crdt_op *op)
   be32(k + CRDT_FILE_LEN, op->h.hour);
   memcpy(k + CRDT_FILE_LEN + 4, op->id.b, CRDT_ID_LEN);
   if ((rc = put(x->t, s->db[DB_FILEOPS], k, sizeof(k), "", 0)) != 0)
+    return rc;
+  if ((rc = tag_add(x, op)) != 0)
     return rc;
   for (size_t i = 0; i < op->h.nparents; i++) {
     fid(h, op->h.file, &op->h.parents[i]);

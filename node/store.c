@@ -27,7 +27,7 @@
 static const char *const db_names[DB_COUNT] = {
   "meta", "ops", "fileops", "heads", "seq", "fpb", "files", "epochs", "buffer",
   "waiting", "missing", "equiv", "keyring", "grants", "transfers", "users", "audit",
-  "blobs", "peers",
+  "blobs", "peers", "tags",
 };
 
 #define LABEL_DEK "baton/dek"
@@ -333,14 +333,34 @@ static int check_size(node_store *s, const char *dir)
   return BT_OK;
 }
 
-static int open_dbs(node_store *s, MDB_txn *t, unsigned flags)
+/* Opens every named database. *late is set when the store predates the
+ * tags index (it is then made and filled by add_tags). */
+static int open_dbs(node_store *s, MDB_txn *t, unsigned flags, int *late)
 {
   int rc;
 
   for (int i = 0; i < DB_COUNT; i++)
-    if ((rc = mdb_dbi_open(t, db_names[i], flags, &s->db[i])) != 0)
+    if ((rc = mdb_dbi_open(t, db_names[i], flags, &s->db[i])) != 0) {
+      if (i == DB_TAGS && rc == MDB_NOTFOUND && late) {
+        *late = 1;
+        continue;
+      }
       return rc == MDB_NOTFOUND ? BT_ECORRUPT : node__err(rc);
+    }
   return BT_OK;
+}
+
+/* A store made before sync's tags index: make it from the ops, once. */
+static int add_tags(node_store *s)
+{
+  MDB_txn *t;
+  int rc;
+
+  if ((rc = node__txn(s, 0, &t)) != 0)
+    return rc;
+  if ((rc = node__err(mdb_dbi_open(t, db_names[DB_TAGS], MDB_CREATE, &s->db[DB_TAGS]))) == 0)
+    rc = node__tags_build(s, t);
+  return node__txn_end(t, rc);
 }
 
 /* The master key from the options, for a store keyed in `mode`. */
@@ -407,7 +427,7 @@ static int init_store(node_store *s, const node_store_opts *o)
     s->dek = s->device = NULL;
     return INIT_LOST;
   }
-  if ((rc = open_dbs(s, t, MDB_CREATE)) == 0 && (rc = write_keying(s, t, o)) == 0 &&
+  if ((rc = open_dbs(s, t, MDB_CREATE, NULL)) == 0 && (rc = write_keying(s, t, o)) == 0 &&
       (rc = meta_put(s, t, "device", wrapped, sizeof(wrapped))) == 0 &&
       (rc = meta_put(s, t, "device_pk", s->device_pk, CRDT_PK_LEN)) == 0 &&
       (rc = meta_put(s, t, "hlc", hlc, sizeof(hlc))) == 0 &&
@@ -455,7 +475,7 @@ static int load_or_init(node_store *s, const node_store_opts *o)
   MDB_dbi meta;
   MDB_stat ms;
   MDB_val ver;
-  int rc;
+  int rc, late = 0;
 
   if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
     return rc;
@@ -476,7 +496,7 @@ static int load_or_init(node_store *s, const node_store_opts *o)
     mdb_txn_abort(t);
     return node__err(rc);
   }
-  if ((rc = open_dbs(s, t, 0)) == 0 && (rc = meta_get(s, t, "version", &ver)) == 0) {
+  if ((rc = open_dbs(s, t, 0, &late)) == 0 && (rc = meta_get(s, t, "version", &ver)) == 0) {
     if (ver.mv_size != 4)
       rc = BT_ECORRUPT;
     else if (((const uint8_t *)ver.mv_data)[0] > NODE_STORE_VERSION)
@@ -486,10 +506,13 @@ static int load_or_init(node_store *s, const node_store_opts *o)
   } else if (rc == BT_ENOTFOUND) {
     rc = BT_ECORRUPT;
   }
-  if (rc == 0)
-    return node__err(mdb_txn_commit(t)); /* keeps the dbi handles */
-  mdb_txn_abort(t);
-  return rc;
+  if (rc != 0) {
+    mdb_txn_abort(t);
+    return rc;
+  }
+  if ((rc = node__err(mdb_txn_commit(t))) != 0) /* commit keeps the dbi handles */
+    return rc;
+  return late ? add_tags(s) : BT_OK;
 }
 
 int node_store_open(node_store **out, const node_store_opts *o)

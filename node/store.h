@@ -161,6 +161,12 @@ typedef struct {
 int node_fingerprint(node_store *s, const uint8_t file[CRDT_FILE_LEN], const node_rkey *lo,
                      const node_rkey *hi, node_fp *out);
 
+/* The (hour, id) keys of a file's stored ops, ascending (the order
+ * reconciliation uses): up to max written, the total in *n. */
+int node_file_keys(node_store *s, const uint8_t file[CRDT_FILE_LEN], node_rkey *out, size_t max,
+                   size_t *n);
+
+
 /* The file materialised by the crdt core, decrypted with the epoch keys
  * this node holds. Cached in memory (the NODE_CACHE_FILES most recently
  * used files) and rebuilt after new ops for the file. Borrowed: valid until

@@ -14,7 +14,7 @@
 enum {
   DB_META, DB_OPS, DB_FILEOPS, DB_HEADS, DB_SEQ, DB_FPB, DB_FILES, DB_EPOCHS,
   DB_BUFFER, DB_WAITING, DB_MISSING, DB_EQUIV, DB_KEYRING, DB_GRANTS,
-  DB_TRANSFERS, DB_USERS, DB_AUDIT, DB_BLOBS, DB_PEERS, DB_COUNT
+  DB_TRANSFERS, DB_USERS, DB_AUDIT, DB_BLOBS, DB_PEERS, DB_TAGS, DB_COUNT
 };
 
 /* Fingerprint buckets (DB_FPB) cover this many hours of a file's ops. */
@@ -127,6 +127,37 @@ void node__cache_free(node_store *s);
 /* 1 if the cached materialisation of file is of the op set t sees, 0 if
  * not (another process wrote since, or not cached), or an error. */
 int node__cache_current(node_store *s, MDB_txn *t, const uint8_t *file);
+
+/* ---- indexes for sync (index.c) ---- */
+
+/* One author's highest sequence number in a file. */
+typedef struct {
+  uint8_t author[CRDT_PK_LEN];
+  uint64_t seq;
+} node_vv;
+
+/* The header epochs (epoch ids, control ids, keybox tags) a file's stored
+ * ops carry (DB_TAGS: file | tag): 1 if tag is one of them, else 0. */
+int node__file_has_tag(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *tag);
+/* Calls fn for each tag of the file until it returns non-zero (passed on). */
+int node__file_tags(node_store *s, MDB_txn *t, const uint8_t *file,
+                    int (*fn)(void *ctx, const uint8_t *tag), void *ctx);
+/* Rebuilds DB_TAGS from the op table (a store made before it existed). */
+int node__tags_build(node_store *s, MDB_txn *t);
+/* The file's per-author highest seq, authors ascending: up to max in out,
+ * the total in *n. */
+int node__file_vv(node_store *s, MDB_txn *t, const uint8_t *file, node_vv *out, size_t max,
+                  size_t *n);
+/* Appends to *ids (NULL and 0 at first, grown by this function only;
+ * *n its length) the file's stored ops whose author is not in vv (sorted
+ * by author) or whose seq is above vv's for it. */
+int node__ops_beyond(node_store *s, MDB_txn *t, const uint8_t *file, const node_vv *vv,
+                     size_t nv, crdt_id **ids, size_t *n);
+
+/* Reorders ids[0..n) (stored ops, any files) so that parents come before
+ * their children, ties in the given order: what a receiver stores without
+ * buffering. Ids not stored stay where roots go. */
+int node__causal_order(node_store *s, MDB_txn *t, crdt_id *ids, size_t n);
 
 /* Stores already-verified ops inside t, as node_ingest's second phase. */
 int node__ingest_txn(node_store *s, MDB_txn *t, crdt_op **ops, size_t n,

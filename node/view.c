@@ -229,32 +229,6 @@ static int lookup_key(void *ctx, const uint8_t epoch[CRDT_EPOCH_LEN], uint8_t ou
   return BT_OK;
 }
 
-int node_file_ops(node_store *s, const uint8_t file[CRDT_FILE_LEN], crdt_id *out, size_t max,
-                  size_t *n)
-{
-  MDB_val key = {CRDT_FILE_LEN, (void *)file}, v;
-  MDB_cursor *c;
-  MDB_txn *t;
-  int rc;
-
-  *n = 0;
-  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
-    return rc;
-  if ((rc = mdb_cursor_open(t, s->db[DB_FILEOPS], &c)) == 0) {
-    rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
-    while (rc == 0 && key.mv_size == CRDT_FILE_LEN + 4 + CRDT_ID_LEN &&
-           memcmp(key.mv_data, file, CRDT_FILE_LEN) == 0) {
-      if (*n < max)
-        memcpy(out[*n].b, (uint8_t *)key.mv_data + CRDT_FILE_LEN + 4, CRDT_ID_LEN);
-      (*n)++;
-      rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(c);
-  }
-  mdb_txn_abort(t);
-  return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
-}
-
 static int load_dag(node_store *s, MDB_txn *t, const uint8_t *file, crdt_dag *d)
 {
   MDB_val key = {CRDT_FILE_LEN, (void *)file}, v;

@@ -24,8 +24,10 @@
 #endif
 
 #include "crdt/err.h"
+#include "node/enrol.h"
 #include "node/org.h"
 #include "node/store_int.h"
+#include "proto/sync.h"
 
 #ifndef BATOND
 #error "BATOND: path of the batond executable (tests/CMakeLists.txt)"
@@ -139,7 +141,12 @@ static void certify(dm_world *w, node_store *s, int how)
 
 void dm_node_make(dm_world *w, dm_node *nd, const char *name, int how)
 {
-  node_org_info info = {.kind = CRDT_ORG_SCHOOL, .name = "Hillside Primary"};
+  dm_node_make_kind(w, nd, name, how, CRDT_ORG_SCHOOL);
+}
+
+void dm_node_make_kind(dm_world *w, dm_node *nd, const char *name, int how, uint32_t kind)
+{
+  node_org_info info = {.kind = kind, .name = "Hillside Primary"};
   node_store *s;
 
   memset(nd, 0, sizeof *nd);
@@ -156,9 +163,44 @@ void dm_node_make(dm_world *w, dm_node *nd, const char *name, int how)
   node_store_close(s);
 }
 
+void dm_node_enrol(dm_world *w, dm_node *nd, const char *name, const dm_node *org)
+{
+  char code[NODE_ENROL_CODE_LEN];
+  uint8_t *req, *ans;
+  size_t rlen, alen;
+  node_store *s, *o;
+  int rc;
+
+  memset(nd, 0, sizeof *nd);
+  snprintf(nd->name, sizeof nd->name, "%s", name);
+  s = make_store(w, name, nd->dir, sizeof nd->dir, nd->key, sizeof nd->key);
+  o = dm_node_open(org);
+  cr_assert_eq(node_enrol_issue(o, "DSL laptop", 3600000, dm_now_ms(), code), BT_OK);
+  cr_assert_eq(node_enrol_request(s, code, &req, &rlen), BT_OK);
+  rc = node_enrol_answer(o, req, rlen, dm_now_ms(), &ans, &alen);
+  cr_assert_eq(rc, BT_OK, "enrol answer: %s", bt_strerror(rc));
+  rc = node_enrol_accept(s, code, ans, alen);
+  cr_assert_eq(rc, BT_OK, "enrol accept: %s", bt_strerror(rc));
+  cr_assert_eq(node_anchor_add(s, &w->anchor), BT_OK);
+  sodium_memzero(code, sizeof code);
+  free(req);
+  free(ans);
+  node_store_close(o);
+  cr_assert_eq(node_store_counts(s, &nd->ops, &nd->buffered), BT_OK);
+  node_store_close(s);
+}
+
 node_store *dm_node_open(const dm_node *nd)
 {
   return open_at(nd->dir, nd->key, 0);
+}
+
+void dm_node_recount(dm_node *nd)
+{
+  node_store *s = dm_node_open(nd);
+
+  cr_assert_eq(node_store_counts(s, &nd->ops, &nd->buffered), BT_OK);
+  node_store_close(s);
 }
 
 void dm_node_check_intact(const dm_node *nd)
@@ -322,6 +364,14 @@ void dm_ident_self(dm_ident *id, const dm_node *nd)
   crdt_fingerprint(id->pk, CRDT_PK_LEN, id->fpr);
 }
 
+void dm_ident_sync(dm_ident *id)
+{
+  static const bt_str caps[] = {{PROTO_SYNC_CAP, sizeof(PROTO_SYNC_CAP) - 1}};
+
+  id->caps = caps;
+  id->ncaps = 1;
+}
+
 void dm_ident_free(dm_ident *id)
 {
   node_store_close(id->trust);
@@ -461,8 +511,9 @@ static void hs_new(dm_conn *c, const dm_ident *id, int initiator)
   uint8_t epk[PROTO_EPH_LEN], esk[PROTO_EPH_LEN];
   proto_hs_config cfg = {.initiator = initiator, .sign_sk = id->sk,
                          .dev_cert = {id->dev, id->dlen}, .org_cert = {id->org, id->olen},
-                         .version = PROTO_VERSION, .eph_pk = epk, .eph_sk = esk,
-                         .verify = verify, .verify_ctx = (void *)id};
+                         .version = PROTO_VERSION, .caps = id->caps, .ncaps = id->ncaps,
+                         .eph_pk = epk, .eph_sk = esk, .verify = verify,
+                         .verify_ctx = (void *)id};
 
   crypto_kx_keypair(epk, esk);
   cr_assert_eq(proto_hs_new(&c->hs, &cfg), BT_OK);
@@ -548,6 +599,24 @@ int dm_open(dm_conn *c, uint8_t *out, size_t cap, size_t *len, int *final)
   if ((rc = dm_recv_frame(c, f, sizeof f, &flen)) != DM_OK)
     return rc;
   return proto_stream_open(c->st, f, flen, out, cap, len, final);
+}
+
+int dm_open_big(dm_conn *c, uint8_t **m, size_t *len, int *final)
+{
+  uint8_t *f = malloc(PROTO_FRAME_MAX_DEFAULT), *out = malloc(PROTO_FRAME_MAX_DEFAULT);
+  size_t flen;
+  int rc;
+
+  cr_assert(f && out);
+  if ((rc = dm_recv_frame(c, f, PROTO_FRAME_MAX_DEFAULT, &flen)) == DM_OK)
+    rc = proto_stream_open(c->st, f, flen, out, PROTO_FRAME_MAX_DEFAULT, len, final);
+  free(f);
+  if (rc != DM_OK) {
+    free(out);
+    return rc;
+  }
+  *m = out;
+  return DM_OK;
 }
 
 static size_t link_msg(uint8_t *m, unsigned kind, uint64_t token)

@@ -46,6 +46,16 @@ typedef struct {
 /* A node whose org is certified by the world's LA (DM_ANCHORED), by the
  * LA nobody anchors (DM_UNKNOWN_LA), or not at all (DM_PROVISIONAL). */
 void dm_node_make(dm_world *w, dm_node *nd, const char *name, int how);
+/* The same with an org of another kind (crdt_org_kind: CRDT_ORG_LA makes
+ * a node its peers treat as a relay). */
+void dm_node_make_kind(dm_world *w, dm_node *nd, const char *name, int how, uint32_t kind);
+/* A second device of org's org (a DSL's laptop): a store with no org of
+ * its own, enrolled with a one-time code that org's node issues and
+ * answers, trusting the world's LA. It holds no file. org's store must not
+ * be open in this process. */
+void dm_node_enrol(dm_world *w, dm_node *nd, const char *name, const dm_node *org);
+/* Reads the store's counts again into nd (after a test wrote to it). */
+void dm_node_recount(dm_node *nd);
 node_store *dm_node_open(const dm_node *nd);
 /* Asserts the store opens and its counts are those it was made with. */
 void dm_node_check_intact(const dm_node *nd);
@@ -76,6 +86,8 @@ typedef struct {
   size_t dlen, olen;
   node_store *trust; /* judges the daemon's chain; NULL: anyone */
   char fpr[CRDT_FPR_LEN];
+  const bt_str *caps; /* offered in the handshake; none unless set */
+  size_t ncaps;
 } dm_ident;
 
 /* A new device of nd's org; it trusts what nd trusts. */
@@ -83,6 +95,10 @@ void dm_ident_make(dm_ident *id, const dm_node *nd);
 /* nd's own device key and certificates (read from its store). */
 void dm_ident_self(dm_ident *id, const dm_node *nd);
 void dm_ident_free(dm_ident *id);
+/* From now on id offers PROTO_SYNC_CAP: batond syncs with it (a peer that
+ * does not offer it is refused with BT_EVERSION once the handshake is
+ * done). */
+void dm_ident_sync(dm_ident *id);
 
 enum { DM_OK = 0, DM_EOF = -1, DM_TIMEOUT = -2 };
 
@@ -119,6 +135,9 @@ size_t dm_hello(const dm_ident *id, uint8_t out[PROTO_HS_MAX]);
 void dm_seal(dm_conn *c, const uint8_t *m, size_t len, int final);
 /* Opens the next message. DM_OK, a bt_err, DM_EOF or DM_TIMEOUT. */
 int dm_open(dm_conn *c, uint8_t *out, size_t cap, size_t *len, int *final);
+/* The same for messages of any size up to PROTO_FRAME_MAX_DEFAULT: *m is
+ * malloc'd (the caller frees it) on DM_OK. */
+int dm_open_big(dm_conn *c, uint8_t **m, size_t *len, int *final);
 /* Sends a ping and asserts the pong echoes its token. */
 void dm_ping(dm_conn *c);
 /* Answers one ping with its pong (assertions). */

@@ -6,9 +6,10 @@
  * truncated, oversized and count-inflated frames before and after the
  * handshake, a slow drip, 200 connections at once, an unanchored peer, a
  * replayed handshake, this node's own key, a tampered message, messages
- * outside the protocol, a silent socket. Each must be closed with its reason in the log, and a good peer
- * (a device of another certified org) must still get a whole session
- * afterwards. Teardown sends SIGTERM: batond must exit 0 within 3 s, and
+ * outside the protocol, a silent socket, a peer that does not speak sync.
+ * Each must be closed with its reason in the log, and a good peer (a
+ * device of another certified org, offering sync) must still get a whole
+ * session afterwards. Hostile sync messages: tests/daemon/test_sync.c. Teardown sends SIGTERM: batond must exit 0 within 3 s, and
  * the store must reopen with the counts it had before the daemon ran; the
  * log must hold none of the store's names. */
 #define _POSIX_C_SOURCE 200809L
@@ -31,7 +32,7 @@ static const char CONFIG[] = "# the adversaries' daemon\n"
                              "handshake_timeout = 2s\n"
                              "frame_timeout = 1s\n"
                              "idle_timeout = 5s\n"
-                             "max_frame = 64K\n"
+                             "max_frame = 128K\n"
                              "max_connections = 64\n";
 
 static void setup(void)
@@ -41,6 +42,7 @@ static void setup(void)
   dm_node_make(&w, &c_org, "c", DM_ANCHORED);
   dm_node_make(&w, &stranger, "m", DM_UNKNOWN_LA);
   dm_ident_make(&good, &c_org);
+  dm_ident_sync(&good);
   dm_start(&d, &a, CONFIG, NULL);
 }
 
@@ -158,7 +160,7 @@ Test(daemon_adversary, a_handshake_message_above_its_cap_is_refused)
 
 Test(daemon_adversary, an_oversized_length_is_refused_in_a_session)
 {
-  static const uint8_t hdr[] = {0, 1, 0, 1}; /* max_frame + 1 */
+  static const uint8_t hdr[] = {0, 2, 0, 1}; /* max_frame + 1 */
   dm_conn c;
 
   session(&c);
@@ -313,7 +315,7 @@ Test(daemon_adversary, a_tampered_message_ends_the_session)
 
 Test(daemon_adversary, messages_out_of_the_protocol_end_the_session)
 {
-  static const uint8_t unknown[] = {0x91, 1};             /* not net's; no sync layer */
+  static const uint8_t unknown[] = {0x91, 9};             /* neither net's nor sync's */
   static const uint8_t pong[] = {0x92, 65, 0x01};         /* nobody pinged */
   static const uint8_t bye_not_final[] = {0x91, 66};
   const uint8_t *msgs[] = {unknown, pong, bye_not_final};
@@ -328,6 +330,21 @@ Test(daemon_adversary, messages_out_of_the_protocol_end_the_session)
   }
   cr_assert_eq(dm_log_wait(&d, "state=open reason=BT_EPROTO", 3, 2000), 3);
   dm_good_peer(d.port, &good);
+}
+
+Test(daemon_adversary, a_peer_that_does_not_speak_sync_is_refused)
+{
+  char needle[128];
+  dm_ident x = good; /* the good device, offering no capability */
+  dm_conn c;
+
+  x.caps = NULL;
+  x.ncaps = 0;
+  dm_connect(&c, d.port);
+  cr_assert_eq(dm_handshake(&c, &x, 1), BT_OK);
+  snprintf(needle, sizeof needle, "state=open reason=BT_EVERSION fpr=%s", x.fpr);
+  cr_assert_eq(dm_log_wait(&d, needle, 1, 2000), 1);
+  expect_closed(&c, "BT_EVERSION");
 }
 
 Test(daemon_adversary, a_silent_socket_times_out)

@@ -1,7 +1,8 @@
 /* tests/daemon/test_batond.c: batond as an operator runs it.
  *
  * Two daemons of orgs certified by one LA find each other (one dials, the
- * other answers) and exchange ping and pong; the dialler backs off with
+ * other answers) and run a sync session (each side logs the run); the
+ * dialler, which starts runs, backs off with
  * jitter while its peer is down and connects once it is up; an idle
  * session ends with a bye; SIGTERM ends sessions with a bye and exits 0
  * promptly with the store intact; the config file's errors name their
@@ -20,6 +21,7 @@
 #include "crdt/err.h"
 #include "node/org.h"
 #include "peer.h"
+#include "proto/sync.h"
 
 static dm_world w;
 
@@ -56,7 +58,7 @@ static void fpr_of(const dm_node *nd, char fpr[CRDT_FPR_LEN])
   node_store_close(s);
 }
 
-Test(daemon_batond, two_nodes_handshake_and_ping)
+Test(daemon_batond, two_nodes_handshake_and_sync)
 {
   dm_node a, b;
   dm_proc pa, pb;
@@ -78,8 +80,18 @@ Test(daemon_batond, two_nodes_handshake_and_ping)
   }
   snprintf(needle, sizeof needle, "dir=in fpr=%s", fa);
   cr_assert_eq(dm_log_wait(&pb, needle, 1, 2000), 1);
-  snprintf(needle, sizeof needle, "pong peer=%s", peer);
-  cr_assert_eq(dm_log_wait(&pa, needle, 1, 2000), 1);
+  /* The dialler starts a run at once; both sides log its end. Neither
+   * holds a file in the other's scope: nothing moves. */
+  snprintf(needle, sizeof needle, "synced peer=%s fpr=%s path=full ", peer, fb);
+  if (dm_log_wait(&pa, needle, 1, 3000) != 1) {
+    dm_log_read(&pa, log, sizeof log);
+    cr_assert_fail("a logged no run with b:\n%s", log);
+  }
+  snprintf(needle, sizeof needle, "fpr=%s path=full ", fa);
+  cr_assert_eq(dm_log_wait(&pb, needle, 1, 2000), 1);
+  cr_assert_eq(dm_log_count(&pa, "ops_sent=0 stored=0 dup=0 buffered=0 rejected=0 refused=0"),
+               1);
+  cr_assert_eq(dm_log_count(&pa, "pong"), 0, "no placeholder once sync is plugged in");
 
   /* a stops: its session ends with a bye, which b logs. */
   stop_ok(&pa, 3000);
@@ -104,6 +116,7 @@ Test(daemon_batond, sigterm_ends_sessions_with_a_bye_and_exits_0)
   dm_node_make(&w, &a, "a", DM_ANCHORED);
   dm_node_make(&w, &c_org, "c", DM_ANCHORED);
   dm_ident_make(&id, &c_org);
+  dm_ident_sync(&id);
   dm_start(&p, &a, NULL, NULL);
   dm_connect(&c, p.port);
   cr_assert_eq(dm_handshake(&c, &id, 1), BT_OK);
@@ -136,6 +149,7 @@ Test(daemon_batond, a_silent_session_is_closed_when_idle)
   dm_node_make(&w, &a, "a", DM_ANCHORED);
   dm_node_make(&w, &c_org, "c", DM_ANCHORED);
   dm_ident_make(&id, &c_org);
+  dm_ident_sync(&id);
   dm_start(&p, &a, "idle_timeout = 800ms\n", NULL);
   dm_connect(&c, p.port);
   cr_assert_eq(dm_handshake(&c, &id, 1), BT_OK);
@@ -163,19 +177,38 @@ static int retries(const dm_proc *p, const char *peer, long *ms, int max)
   return n;
 }
 
+/* The daemon dialled us: its first message is the start of a run. */
+static void expect_run_start(dm_conn *c)
+{
+  proto_sync_msg m;
+  uint8_t *got;
+  size_t len;
+  int final = 0, kind = 0, rc;
+
+  rc = dm_open_big(c, &got, &len, &final);
+  cr_assert_eq(rc, DM_OK, "no message from the dialler: %d", rc);
+  cr_assert_not(final);
+  rc = proto_sync_decode(got, len, &kind, &m);
+  cr_assert_eq(rc, BT_OK, "not a sync message: %s", bt_strerror(rc));
+  cr_assert(kind == PROTO_SYNC_MSG && m.n == 0 && (m.flags & PROTO_SYNC_START));
+  proto_sync_msg_free(&m);
+  free(got);
+}
+
 Test(daemon_batond, the_dialler_backs_off_then_connects)
 {
   dm_node a, c_org;
   dm_ident id;
   dm_proc p;
   dm_conn c;
-  char peer[32], needle[64];
+  char peer[32], needle[128];
   long ms[64];
   int port = dm_free_port(), lfd, n;
 
   dm_node_make(&w, &a, "a", DM_ANCHORED);
   dm_node_make(&w, &c_org, "c", DM_ANCHORED);
   dm_ident_make(&id, &c_org);
+  dm_ident_sync(&id);
   snprintf(peer, sizeof peer, "127.0.0.1:%d", port);
   const char *extra[] = {"--peer", peer, NULL};
   dm_start(&p, &a, "reconnect_min = 40ms\nreconnect_max = 200ms\n", extra);
@@ -190,12 +223,12 @@ Test(daemon_batond, the_dialler_backs_off_then_connects)
   for (int i = 0; i < 6; i++)
     cr_assert(ms[i] >= lo[i] && ms[i] <= hi[i], "retry %d after %ld ms", i, ms[i]);
 
-  /* Up: the daemon dials in, pings, and gets our pong. */
+  /* Up: the daemon dials in and starts a sync run. */
   lfd = dm_listen(port);
   dm_accept(&c, lfd);
   cr_assert_eq(dm_handshake(&c, &id, 0), BT_OK);
-  dm_pong(&c);
-  snprintf(needle, sizeof needle, "pong peer=%s", peer);
+  expect_run_start(&c);
+  snprintf(needle, sizeof needle, "session peer=%s dir=out", peer);
   cr_assert_eq(dm_log_wait(&p, needle, 1, 2000), 1);
 
   /* We hang up: after a session, the next try comes at the first delay. */
@@ -207,7 +240,10 @@ Test(daemon_batond, the_dialler_backs_off_then_connects)
   cr_assert(ms[n - 1] >= 20 && ms[n - 1] <= 40, "after a session: %ld ms", ms[n - 1]);
   dm_accept(&c, lfd); /* and it does come back */
   cr_assert_eq(dm_handshake(&c, &id, 0), BT_OK);
-  dm_pong(&c);
+  expect_run_start(&c);
+  /* Our hanging up cut its run short: logged as such. */
+  snprintf(needle, sizeof needle, "sync-cut peer=%s fpr=%s ", peer, id.fpr);
+  cr_assert_geq(dm_log_wait(&p, needle, 1, 2000), 1);
   dm_close(&c);
   close(lfd);
   stop_ok(&p, 3000);
@@ -284,7 +320,13 @@ Test(daemon_batond, config_errors_name_their_line)
   config_error("peer = [::1]:7643\nlisten = ::1:7643\n", "bad.conf:2: listen");
   config_error("dir = /a\ndir = /b\n", "bad.conf:2: dir: set twice");
   config_error("just words\n", "bad.conf:1: just words: want key = value");
-  config_error("max_frame = 1K\n", "bad.conf:1: max_frame: want 8K..64M bytes");
+  config_error("max_frame = 1K\n", "bad.conf:1: max_frame: want 128K..64M bytes");
+  config_error("max_frame = 64K\n", "bad.conf:1: max_frame: want 128K..64M bytes");
+  config_error("relay-for = all\nrelay-for = 7QKM\n", "bad.conf:2: relay-for: want an org fingerprint");
+  config_error("relay_for = 7QKM-7QKM-7QKM-7QKM-7QKM-7QKM-7QKM-7QKU\n",
+               "bad.conf:1: relay_for: want an org fingerprint");
+  config_error("sync-period = 0\n", "bad.conf:1: sync-period: want a duration");
+  config_error("sync_period = 1m\nsync-period = 2m\n", "bad.conf:2: sync-period: set twice");
 
   config_error("idle_timeout = 2m # two minutes\nfoo = 1 # no\n", "bad.conf:2: foo: unknown key");
 
@@ -292,6 +334,12 @@ Test(daemon_batond, config_errors_name_their_line)
   const char *args[] = {BATOND, "--nope", NULL};
   cr_assert_eq(run(args, err, sizeof err), 2);
   cr_assert_not_null(strstr(err, "unknown option --nope"));
+  const char *bad_fpr[] = {BATOND, "--relay-for", "nobody", NULL};
+  cr_assert_eq(run(bad_fpr, err, sizeof err), 2);
+  cr_assert_not_null(strstr(err, "--relay-for nobody: want an org fingerprint"), "%s", err);
+  const char *bad_period[] = {BATOND, "--sync-period", "soon", NULL};
+  cr_assert_eq(run(bad_period, err, sizeof err), 2);
+  cr_assert_not_null(strstr(err, "--sync-period soon: want a duration"), "%s", err);
 
   /* The shipped example parses: it gets as far as the key file. */
   snprintf(example, sizeof example, "%s", __FILE__);

@@ -19,7 +19,11 @@
  *
  * For fuzz_recon.c: recon-*.bin, the peer's side of honest exchanges with
  * each kind of side the harness plays (its item sets, either role, both
- * budgets), so runs start from messages that get deep into the engine. */
+ * budgets), so runs start from messages that get deep into the engine.
+ *
+ * For fuzz_sync.c: sync-*.bin, valid session messages: one with a section
+ * of each type and envelopes, the first message of a run, one past each
+ * array's fixarray size, and a NUDGE. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +37,7 @@
 #include "proto/frame.h"
 #include "proto/handshake.h"
 #include "proto/recon.h"
+#include "proto/sync.h"
 
 #define SEEDS 4
 #define BASE_MS UINT64_C(1775208600000)
@@ -432,6 +437,96 @@ static int recon_seeds(const char *dir)
          recon_seed(dir, "recon-init-empty-small.bin", 1 | 8 | 2 << 1, 0, 500);
 }
 
+/* ---- sync session seeds ---- */
+
+static int sync_put(const char *dir, const char *name, proto_sync_enc *e)
+{
+  uint8_t *out;
+  size_t len;
+  int rc;
+
+  if ((rc = proto_sync_enc_finish(e, &out, &len)) != BT_OK) {
+    fprintf(stderr, "mkcorpus: sync %s: %s\n", name, bt_strerror(rc));
+    proto_sync_enc_free(e);
+    return -1;
+  }
+  rc = put(dir, name, out, len);
+  free(out);
+  proto_sync_enc_free(e);
+  return rc;
+}
+
+/* Sections of every type (WANT with nids ids), files 0x10 + k. */
+static int sync_sections(proto_sync_enc *e, size_t n, size_t nids)
+{
+  static uint8_t ids[32 * PROTO_SYNC_WANT_MAX], msg[40];
+  proto_sync_section s;
+
+  for (size_t i = 0; i < sizeof ids; i++)
+    ids[i] = (uint8_t)(i * 7);
+  for (size_t i = 0; i < sizeof msg; i++)
+    msg[i] = (uint8_t)(0x90 + i);
+  for (size_t k = 0; k < n; k++) {
+    memset(&s, 0, sizeof s);
+    memset(s.file, (int)(0x10 + k), sizeof s.file);
+    s.what = (uint8_t[]){PROTO_SYNC_S_RECON, PROTO_SYNC_S_FAST, PROTO_SYNC_S_WANT,
+                         PROTO_SYNC_S_OUT}[k % 4];
+    s.recon = (bt_bytes){msg, 1 + k % sizeof msg};
+    s.count = (uint64_t)1 << (k % 64);
+    memset(s.sum, (int)k, sizeof s.sum);
+    s.ids = ids;
+    s.nids = s.what == PROTO_SYNC_S_WANT ? nids : 0;
+    if (proto_sync_enc_section(e, &s) != BT_OK)
+      return -1;
+  }
+  return 0;
+}
+
+static int sync_envs(proto_sync_enc *e, size_t n, size_t len)
+{
+  static uint8_t env[1024];
+
+  for (size_t i = 0; i < sizeof env; i++)
+    env[i] = (uint8_t)(i ^ 0x5a);
+  for (size_t k = 0; k < n; k++)
+    if (proto_sync_enc_env(e, env, 1 + (len + k) % sizeof env) != BT_OK)
+      return -1;
+  return 0;
+}
+
+static int sync_seeds(const char *dir)
+{
+  static const uint8_t digest[PROTO_SYNC_DIGEST_LEN] = "baton fuzz corpus state digest!";
+  static const uint8_t frecon[] = {0x92, 0x01, 0x91, 0x93, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0,
+                                   0xc4, 0x00, 0x00};
+  static const uint8_t nudge[] = {0x91, PROTO_SYNC_NUDGE};
+  proto_sync_enc *e;
+
+  if (put(dir, "sync-nudge.bin", nudge, sizeof nudge) != 0)
+    return -1;
+  if (proto_sync_enc_new(&e, 1, 0, PROTO_SYNC_START, NULL, (bt_bytes){frecon, sizeof frecon}) !=
+          BT_OK ||
+      sync_put(dir, "sync-start.bin", e) != 0)
+    return -1;
+  if (proto_sync_enc_new(&e, 70000, 3, PROTO_SYNC_FAST | PROTO_SYNC_IDLE, digest,
+                         (bt_bytes){NULL, 0}) != BT_OK)
+    return -1;
+  if (sync_sections(e, 4, 2) != 0 || sync_envs(e, 2, 300) != 0) {
+    proto_sync_enc_free(e);
+    return -1;
+  }
+  if (sync_put(dir, "sync-all.bin", e) != 0)
+    return -1;
+  if (proto_sync_enc_new(&e, UINT32_MAX, 200, PROTO_SYNC_END | PROTO_SYNC_FALLBACK, NULL,
+                         (bt_bytes){frecon, sizeof frecon}) != BT_OK)
+    return -1;
+  if (sync_sections(e, 17, 17) != 0 || sync_envs(e, 17, 20) != 0) {
+    proto_sync_enc_free(e);
+    return -1;
+  }
+  return sync_put(dir, "sync-many.bin", e);
+}
+
 int main(int argc, char **argv)
 {
   if (argc != 2) {
@@ -443,5 +538,5 @@ int main(int argc, char **argv)
       if (one(argv[1], type, seed) != 0)
         return 1;
   return unknown(argv[1]) != 0 || certs(argv[1]) != 0 || protocol(argv[1]) != 0 ||
-         recon_seeds(argv[1]) != 0;
+         recon_seeds(argv[1]) != 0 || sync_seeds(argv[1]) != 0;
 }

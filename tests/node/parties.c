@@ -91,6 +91,29 @@ static void certify(party *la, party *p)
   cr_assert_eq(node_org_install(p->s, p->cert, p->cert_len, party_now_ms), BT_OK);
 }
 
+void party_join(party *la, party *p, const char *name, uint32_t kind)
+{
+  party_open(p, name, kind);
+  certify(la, p);
+}
+
+void party_peer(party *p, node_sync_peer *out)
+{
+  node_org o;
+  crdt_cert *c;
+
+  memset(out, 0, sizeof(*out));
+  cr_assert_eq(node_org_get(p->s, &o), BT_OK);
+  cr_assert_eq(crdt_cert_decode(o.org_cert, o.org_cert_len, &c), BT_OK);
+  node_store_device(p->s, out->device_pk);
+  memcpy(out->org_pk.b, c->b.subject.b, CRDT_ID_LEN);
+  memcpy(out->box_pk.b, c->b.box.b, CRDT_ID_LEN);
+  out->org_kind = c->b.org_kind;
+  out->relay = c->b.org_kind == CRDT_ORG_LA;
+  crdt_cert_free(c);
+  node_org_clear(&o);
+}
+
 void parties_open(party *la, party *school, party *mash, party *other)
 {
   party_now_ms = PARTY_T0;

@@ -15,6 +15,7 @@
 #include "crdt/types.h"
 #include "node/share.h"
 #include "node/store.h"
+#include "node/sync.h"
 
 #define PARTY_T0 UINT64_C(1767600000000) /* 2026-01-05 */
 
@@ -52,6 +53,11 @@ void party_close(party *p);
  * Primary), mash (County MASH) and other (Elm Academy) as orgs the LA
  * certified, each trusting the LA. */
 void parties_open(party *la, party *school, party *mash, party *other);
+/* A new org of this kind at p, certified by la (opened by parties_open),
+ * trusting la. */
+void party_join(party *la, party *p, const char *name, uint32_t kind);
+/* Who p is, as a sync session sees it after the handshake. */
+void party_peer(party *p, node_sync_peer *out);
 void parties_close(party *la, party *school, party *mash, party *other);
 
 /* Copies every stored op of file from one store to another, which carries

@@ -1,0 +1,330 @@
+/* node/scope.c: the files a peer may be offered (node/scope.h).
+ *
+ * One pass over the file table in one read transaction judges every file
+ * by its tags; the few files whose access state must also be read (shared
+ * with the peer's org, readable here) are judged after it, because
+ * materialising a file opens transactions of its own. */
+#define _POSIX_C_SOURCE 200809L
+#include "node/scope.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt/access.h"
+#include "crdt/cert.h"
+#include "crdt/err.h"
+#include "node/share.h"
+#include "node/store_int.h"
+
+enum { IN_NO = 0, IN_YES, IN_IF_LIVE };
+
+int node_scope_relays_for(const node_sync_peer *peer, const node_sync_opts *o)
+{
+  if (o->relay_all)
+    return 1;
+  for (size_t i = 0; i < o->nrelay; i++)
+    if ((crdt_id_cmp(&o->relay_orgs[i], &peer->org_pk) == 0))
+      return 1;
+  return 0;
+}
+
+static int is_relay(const node_sync_opts *o)
+{
+  return o->relay_all || o->nrelay > 0;
+}
+
+int node_scope_takes_new(const node_sync_peer *peer, const node_sync_opts *o)
+{
+  return is_relay(o) ? node_scope_relays_for(peer, o) : 1;
+}
+
+typedef struct {
+  node_store *s;
+  MDB_txn *t;
+  const uint8_t *file;
+  int found;
+} foreign_ctx;
+
+/* A tag that is neither this org's keybox tag nor an epoch it holds keys
+ * for: a keybox for another org (or an epoch this node was never given). */
+static int foreign_tag(void *ctx, const uint8_t *tag)
+{
+  foreign_ctx *f = ctx;
+  uint8_t k[CRDT_FILE_LEN + CRDT_EPOCH_LEN];
+  MDB_val key = {sizeof(k), k}, v;
+  int rc;
+
+  if (f->s->has_org && memcmp(tag, f->s->box_tag, CRDT_EPOCH_LEN) == 0)
+    return 0;
+  memcpy(k, f->file, CRDT_FILE_LEN);
+  memcpy(k + CRDT_FILE_LEN, tag, CRDT_EPOCH_LEN);
+  rc = mdb_get(f->t, f->s->db[DB_EPOCHS], &key, &v);
+  if (rc == MDB_NOTFOUND) {
+    f->found = 1;
+    return 1;
+  }
+  return rc == 0 ? 0 : node__err(rc);
+}
+
+/* The verdict on one file from its tags alone. */
+static int judge(node_store *s, MDB_txn *t, const node_sync_peer *peer, const node_sync_opts *o,
+                 const uint8_t *peer_tag, const uint8_t *file, int *verdict)
+{
+  uint8_t pub[CRDT_EPOCH_LEN];
+  int rc, ours, theirs;
+
+  *verdict = IN_NO;
+  crdt_public_epoch(file, pub);
+  if ((rc = node__file_has_tag(s, t, file, pub)) != 0) { /* public: the LA directory */
+    if (rc == 1)
+      *verdict = IN_YES;
+    return rc < 0 ? rc : BT_OK;
+  }
+  ours = s->has_org ? node__file_has_tag(s, t, file, s->box_tag) : 0;
+  if (ours < 0)
+    return ours;
+  if (s->has_org && (crdt_id_cmp(&peer->org_pk, &s->org_pk) == 0)) { /* our own org's device */
+    *verdict = ours ? IN_YES : IN_NO;
+    return BT_OK;
+  }
+  if ((theirs = node__file_has_tag(s, t, file, peer_tag)) < 0)
+    return theirs;
+  if (theirs) {
+    /* Readable here: only while the grant lives. Carried only: for an org
+     * this node relays for. */
+    if (ours)
+      *verdict = IN_IF_LIVE;
+    else if (node_scope_relays_for(peer, o))
+      *verdict = IN_YES;
+  }
+  if (*verdict != IN_YES && peer->relay && ours) {
+    foreign_ctx f = {s, t, file, 0};
+    if ((rc = node__file_tags(s, t, file, foreign_tag, &f)) < 0)
+      return rc;
+    if (f.found)
+      *verdict = IN_YES; /* shared beyond this org: the relay carries it */
+  }
+  return BT_OK;
+}
+
+/* Who holds a file, kept per file state in DB_GRANTS (file -> count(8)
+ * sum(32) n(4), then n times org key(32) expiry(8, Unix ms, 0: none)):
+ * the holder and every org with an unrevoked grant, read from the access
+ * state when the file had that count and sum. Judging scope must not
+ * materialise every shared file on every run, and access changes only
+ * with new ops, which change the count and sum. */
+enum { SUM_FIXED = 8 + 32 + 4, SUM_ENTRY = CRDT_ID_LEN + 8 };
+
+static uint64_t le64(const uint8_t *p)
+{
+  uint64_t v = 0;
+
+  for (int i = 7; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* 1 or 0 from a stored summary of the file at state r; -1 if none fits. */
+static int summary_live(node_store *s, MDB_txn *t, const uint8_t *file, const filerec *r,
+                        const crdt_id *org, uint64_t now_ms)
+{
+  MDB_val key = {CRDT_FILE_LEN, (void *)file}, v;
+  const uint8_t *p;
+  uint32_t n;
+
+  if (mdb_get(t, s->db[DB_GRANTS], &key, &v) != 0 || v.mv_size < SUM_FIXED)
+    return -1;
+  p = v.mv_data;
+  n = (uint32_t)p[40] | (uint32_t)p[41] << 8 | (uint32_t)p[42] << 16 | (uint32_t)p[43] << 24;
+  if (le64(p) != r->count || memcmp(p + 8, r->sum, 32) != 0 ||
+      v.mv_size != SUM_FIXED + (size_t)n * SUM_ENTRY)
+    return -1;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *e = p + SUM_FIXED + (size_t)i * SUM_ENTRY;
+    uint64_t exp = le64(e + CRDT_ID_LEN);
+    if (memcmp(e, org->b, CRDT_ID_LEN) == 0 && (exp == 0 || now_ms < exp))
+      return 1;
+  }
+  return 0;
+}
+
+/* Reads the access state (materialising the file) and stores its summary
+ * for the state the file had throughout; *live for org at now_ms. */
+static int summary_make(node_store *s, const uint8_t *file, const crdt_id *org, uint64_t now_ms,
+                        int *live)
+{
+  const crdt_access *a;
+  filerec before, after;
+  uint8_t *val = NULL;
+  size_t n = 0;
+  MDB_txn *t;
+  int rc;
+
+  *live = 0;
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  rc = node__filerec_get(s, t, file, &before);
+  mdb_txn_abort(t);
+  if (rc != 0)
+    return rc == BT_ENOFILE ? BT_OK : rc;
+  if ((rc = node_access(s, file, &a)) != 0)
+    return rc == BT_EEPOCH || rc == BT_ENOFILE ? BT_OK : rc;
+  if ((val = malloc(SUM_FIXED + (a->ngrants + 1) * SUM_ENTRY)) == NULL)
+    return BT_ENOMEM;
+  if (a->has_genesis) {
+    memcpy(val + SUM_FIXED, a->holder.b, CRDT_ID_LEN);
+    put_le64(val + SUM_FIXED + CRDT_ID_LEN, 0);
+    n++;
+  }
+  for (size_t i = 0; i < a->ngrants; i++) {
+    const crdt_acc_grant *g = &a->grants[i];
+    if (!crdt_id_is_zero(&g->revoked_by))
+      continue;
+    memcpy(val + SUM_FIXED + n * SUM_ENTRY, g->g->org.b, CRDT_ID_LEN);
+    put_le64(val + SUM_FIXED + n * SUM_ENTRY + CRDT_ID_LEN, g->g->expires_at);
+    n++;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *e = val + SUM_FIXED + i * SUM_ENTRY;
+    uint64_t exp = le64(e + CRDT_ID_LEN);
+    if (memcmp(e, org->b, CRDT_ID_LEN) == 0 && (exp == 0 || now_ms < exp))
+      *live = 1;
+  }
+  put_le64(val, before.count);
+  memcpy(val + 8, before.sum, 32);
+  for (int b = 0; b < 4; b++)
+    val[40 + b] = (uint8_t)(n >> (8 * b));
+  if ((rc = node__txn(s, 0, &t)) == 0) {
+    /* kept only if no op came in while it was read */
+    if ((rc = node__filerec_get(s, t, file, &after)) == 0 && after.count == before.count &&
+        memcmp(after.sum, before.sum, 32) == 0) {
+      MDB_val key = {CRDT_FILE_LEN, (void *)file}, v = {SUM_FIXED + n * SUM_ENTRY, val};
+      rc = node__err(mdb_put(t, s->db[DB_GRANTS], &key, &v, 0));
+    }
+    rc = node__txn_end(t, rc);
+  }
+  free(val);
+  return rc;
+}
+
+/* Whether the peer's org holds the file now: its holder, or a live grant. */
+static int live(node_store *s, const node_sync_peer *peer, uint64_t now_ms, const uint8_t *file)
+{
+  MDB_txn *t;
+  filerec r;
+  int rc, v = -1;
+
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  if ((rc = node__filerec_get(s, t, file, &r)) == 0)
+    v = summary_live(s, t, file, &r, &peer->org_pk, now_ms);
+  mdb_txn_abort(t);
+  if (rc != 0)
+    return rc == BT_ENOFILE ? 0 : rc;
+  if (v >= 0)
+    return v;
+  return (rc = summary_make(s, file, &peer->org_pk, now_ms, &v)) != 0 ? rc : v;
+}
+
+int node_scope_list(node_store *s, const node_sync_peer *peer, const node_sync_opts *o,
+                    uint64_t now_ms, node_scope_file **out, size_t *n)
+{
+  uint8_t peer_tag[CRDT_EPOCH_LEN];
+  node_scope_file *v = NULL;
+  uint8_t *check = NULL; /* verdict per entry of v */
+  size_t nv = 0, cap = 0, keep = 0;
+  MDB_cursor *c = NULL;
+  MDB_val key, val;
+  MDB_txn *t;
+  int rc, mrc;
+
+  *out = NULL;
+  *n = 0;
+  crdt_keybox_tag(peer->box_pk.b, peer_tag);
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  if ((mrc = mdb_cursor_open(t, s->db[DB_FILES], &c)) != 0) {
+    mdb_txn_abort(t);
+    return node__err(mrc);
+  }
+  mrc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+  while (mrc == 0) {
+    int verdict;
+    filerec r;
+
+    if (key.mv_size != CRDT_FILE_LEN) {
+      rc = BT_ECORRUPT;
+      break;
+    }
+    if ((rc = judge(s, t, peer, o, peer_tag, key.mv_data, &verdict)) != 0)
+      break;
+    if (verdict != IN_NO) {
+      if ((rc = node__filerec_get(s, t, key.mv_data, &r)) != 0)
+        break;
+      if (nv == cap) {
+        size_t nc = cap ? cap * 2 : 64;
+        node_scope_file *nvv = realloc(v, nc * sizeof(*v));
+        uint8_t *nck = nvv ? realloc(check, nc) : NULL;
+        if (nvv)
+          v = nvv;
+        if (nck == NULL) {
+          rc = BT_ENOMEM;
+          break;
+        }
+        check = nck;
+        cap = nc;
+      }
+      memcpy(v[nv].file, key.mv_data, CRDT_FILE_LEN);
+      v[nv].count = r.count;
+      memcpy(v[nv].sum, r.sum, 32);
+      check[nv++] = (uint8_t)verdict;
+    }
+    mrc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+  }
+  mdb_cursor_close(c);
+  mdb_txn_abort(t);
+  if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+    rc = node__err(mrc);
+  for (size_t i = 0; rc == 0 && i < nv; i++) {
+    int ok = 1;
+    if (check[i] == IN_IF_LIVE && (ok = live(s, peer, now_ms, v[i].file)) < 0)
+      rc = ok;
+    else if (ok)
+      v[keep++] = v[i];
+  }
+  free(check);
+  if (rc != 0) {
+    free(v);
+    return rc;
+  }
+  *out = v;
+  *n = keep;
+  return BT_OK;
+}
+
+int node_scope_has(node_store *s, const node_sync_peer *peer, const node_sync_opts *o,
+                   uint64_t now_ms, const uint8_t file[CRDT_FILE_LEN])
+{
+  uint8_t peer_tag[CRDT_EPOCH_LEN];
+  MDB_txn *t;
+  filerec r;
+  int rc, verdict = IN_NO;
+
+  crdt_keybox_tag(peer->box_pk.b, peer_tag);
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  if ((rc = node__filerec_get(s, t, file, &r)) == 0)
+    rc = judge(s, t, peer, o, peer_tag, file, &verdict);
+  mdb_txn_abort(t);
+  if (rc == BT_ENOFILE || rc == BT_ENOTFOUND)
+    return 0;
+  if (rc != 0)
+    return rc;
+  return verdict == IN_IF_LIVE ? live(s, peer, now_ms, file) : verdict == IN_YES;
+}

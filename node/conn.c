@@ -74,7 +74,9 @@ static void conn_free(node_net_conn *c)
     c->next->prev = c->prev;
   if (d) {
     d->c = NULL;
-    if (c->established)
+    if (c->reason == NODE_NET_R_DUPLICATE)
+      d->attempt = 64; /* the peer is reached another way: try seldom */
+    else if (c->established)
       d->attempt = 0; /* it worked: the next try comes soon */
     node__dialer_schedule(d);
   }

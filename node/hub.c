@@ -379,7 +379,7 @@ static int dedupe(node_hub *h, const node_net_peer *p)
       return 1;
     }
     log_duplicate(s, s->addr, s->initiator);
-    sess_fail(s, NODE_NET_R_CLOSED);
+    sess_fail(s, NODE_NET_R_DUPLICATE);
   }
   return 0;
 }
@@ -452,7 +452,7 @@ static int hook_open(void *ctx, node_net_conn *c, const node_net_peer *p)
   if (dedupe(h, p)) { /* closed politely; close() finds no session */
     sess_free(s);
     node_net_set_data(c, NULL);
-    node_net_close(c, NODE_NET_R_CLOSED);
+    node_net_close(c, NODE_NET_R_DUPLICATE);
     return BT_OK;
   }
   s->next = h->sessions;

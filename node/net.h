@@ -74,7 +74,8 @@
   X(STOP, 7, "stop", "this node is stopping")                                \
   X(SELF, 8, "self", "peer presented this node's own device key")            \
   X(BACKLOG, 9, "backlog", "peer does not read what is sent to it")          \
-  X(CLOSED, 10, "closed", "closed by the sync layer")
+  X(CLOSED, 10, "closed", "closed by the sync layer")                      \
+  X(DUPLICATE, 11, "duplicate", "another session with this peer is kept")
 
 enum {
 #define X(name, code, str, msg) NODE_NET_R_##name = code,

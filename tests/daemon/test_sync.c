@@ -554,6 +554,13 @@ Test(daemon_sync, two_nodes_that_dial_each_other_keep_one_session)
    * it), the higher key's node its own (dir=out). */
   cr_assert_geq(duplicates_all(lo, "dir=in"), 1);
   cr_assert_geq(duplicates_all(hi, "dir=out"), 1);
+  /* The losing dialler waits reconnect_max (default 5 min) before it
+   * tries again, not reconnect_min (100 ms here): no duplicate storm. */
+  int before = dm_log_count(hi, "batond: duplicate ");
+  usleep(1500 * 1000);
+  cr_assert_leq(dm_log_count(hi, "batond: duplicate "), before + 1,
+                "the loser redials at once");
+  cr_assert_geq(dm_log_count(hi, "reason=duplicate"), 1);
   stop(&pa);
   stop(&pb);
 }

@@ -559,7 +559,7 @@ Test(proto_sync, digest_and_frecon_are_checked)
 
 Test(proto_sync, sections_are_checked)
 {
-  static const uint64_t bad_what[] = {0, 3, 6, 255, 256};
+  static const uint64_t bad_what[] = {0, 6, 255, 256};
   mb m;
 
   mb_plain(&m), mb_raw(&m, "\x80", 1), mb_array(&m, 0);
@@ -585,6 +585,42 @@ Test(proto_sync, sections_are_checked)
   expect(&m, BT_ETYPE, "what as str");
   mb_one(&m), mb_sec(&m, 2, 16, PROTO_SYNC_S_OUT), mb_array(&m, 0);
   expect(&m, BT_OK, "OUT");
+  /* VV: [[author bin32, seq u64]...], authors strictly ascending, seq >= 1 */
+  mb_one(&m), mb_sec(&m, 3, 16, PROTO_SYNC_S_VV), mb_array(&m, 0), mb_array(&m, 0);
+  expect(&m, BT_OK, "an empty VV (nothing of the file held)");
+  mb_one(&m), mb_sec(&m, 3, 16, PROTO_SYNC_S_VV), mb_array(&m, 2);
+  mb_array(&m, 2), mb_bin(&m, 32, 1), mb_uint(&m, 5);
+  mb_array(&m, 2), mb_bin(&m, 32, 2), mb_uint(&m, 1), mb_array(&m, 0);
+  expect(&m, BT_OK, "a VV of two authors");
+  mb_one(&m), mb_sec(&m, 3, 16, PROTO_SYNC_S_VV), mb_array(&m, 2);
+  mb_array(&m, 2), mb_bin(&m, 32, 2), mb_uint(&m, 5);
+  mb_array(&m, 2), mb_bin(&m, 32, 1), mb_uint(&m, 1), mb_array(&m, 0);
+  expect(&m, BT_EPROTO, "VV authors descending");
+  mb_one(&m), mb_sec(&m, 3, 16, PROTO_SYNC_S_VV), mb_array(&m, 2);
+  mb_array(&m, 2), mb_bin(&m, 32, 1), mb_uint(&m, 5);
+  mb_array(&m, 2), mb_bin(&m, 32, 1), mb_uint(&m, 6), mb_array(&m, 0);
+  expect(&m, BT_EPROTO, "VV author twice");
+  mb_one(&m), mb_sec(&m, 3, 16, PROTO_SYNC_S_VV), mb_array(&m, 1);
+  mb_array(&m, 2), mb_bin(&m, 32, 1), mb_uint(&m, 0), mb_array(&m, 0);
+  expect(&m, BT_EPROTO, "VV seq 0");
+  mb_one(&m), mb_sec(&m, 3, 16, PROTO_SYNC_S_VV), mb_array(&m, 1);
+  mb_array(&m, 2), mb_bin(&m, 31, 1), mb_uint(&m, 1), mb_array(&m, 0);
+  expect(&m, BT_EPROTO, "VV author of 31 bytes");
+  mb_one(&m), mb_sec(&m, 3, 16, PROTO_SYNC_S_VV), mb_array(&m, 1);
+  mb_array(&m, 3), mb_bin(&m, 32, 1), mb_uint(&m, 1), mb_uint(&m, 1), mb_array(&m, 0);
+  expect(&m, BT_EPROTO, "VV entry of three fields");
+  mb_one(&m), mb_sec(&m, 3, 16, PROTO_SYNC_S_VV), mb_array(&m, PROTO_SYNC_VV_MAX + 1);
+  mb_array(&m, 0);
+  expect(&m, BT_ETRUNC, "VV of 257 authors declared, not present");
+  for (size_t n = PROTO_SYNC_VV_MAX; n <= PROTO_SYNC_VV_MAX + 1; n++) {
+    mb_one(&m), mb_sec(&m, 3, 16, PROTO_SYNC_S_VV), mb_array(&m, n);
+    for (size_t k = 0; k < n; k++) {
+      uint8_t a[32] = {(uint8_t)(k >> 8), (uint8_t)k};
+      mb_array(&m, 2), mb_raw(&m, "\xc4\x20", 2), mb_raw(&m, a, 32), mb_uint(&m, 1);
+    }
+    mb_array(&m, 0);
+    expect(&m, n > PROTO_SYNC_VV_MAX ? BT_ETOOBIG : BT_OK, "VV at its limit and one above");
+  }
   mb_one(&m), mb_sec(&m, 3, 16, PROTO_SYNC_S_OUT), mb_uint(&m, 0), mb_array(&m, 0);
   expect(&m, BT_EPROTO, "OUT with 3 fields");
   mb_one(&m), mb_sec(&m, 3, 16, PROTO_SYNC_S_RECON), mb_bin(&m, 1, 7), mb_array(&m, 0);
@@ -958,7 +994,8 @@ static void fill(uint8_t *p, size_t n, uint8_t start, uint8_t step)
 
 typedef struct {
   uint8_t digest[32], frecon[34], recon[17], sum[32], ids[64], env0[3], env1[300];
-  proto_sync_section secs[4];
+  proto_sync_vv vv[2];
+  proto_sync_section secs[5];
 } vector_in;
 
 /* Fixed inputs; every byte string is opaque to the codec (in use frecon
@@ -978,7 +1015,7 @@ static void vector_inputs(vector_in *v)
   fill(v->ids, 64, 0x40, 1);
   fill(v->env0, sizeof v->env0, 0xe0, 1);
   fill(v->env1, sizeof v->env1, 0x00, 1);
-  for (int k = 0; k < 4; k++)
+  for (int k = 0; k < 5; k++)
     memset(v->secs[k].file, 0x11 * (k + 1), 16);
   v->secs[0].what = PROTO_SYNC_S_RECON;
   v->secs[0].recon = (bt_bytes){v->recon, sizeof v->recon};
@@ -989,6 +1026,13 @@ static void vector_inputs(vector_in *v)
   v->secs[2].ids = v->ids;
   v->secs[2].nids = 2;
   v->secs[3].what = PROTO_SYNC_S_OUT;
+  fill(v->vv[0].author, 32, 0x60, 1);
+  v->vv[0].seq = 1;
+  fill(v->vv[1].author, 32, 0x61, 1);
+  v->vv[1].seq = 70000;
+  v->secs[4].what = PROTO_SYNC_S_VV;
+  v->secs[4].vv = v->vv;
+  v->secs[4].nvv = 2;
 }
 
 static void vector_encode(const vector_in *v, uint8_t **out, size_t *len)
@@ -998,7 +1042,7 @@ static void vector_encode(const vector_in *v, uint8_t **out, size_t *len)
   cr_assert_eq(proto_sync_enc_new(&e, V_RUN, V_N, PROTO_SYNC_FAST, v->digest,
                                   (bt_bytes){v->frecon, sizeof v->frecon}),
                BT_OK);
-  for (int k = 0; k < 4; k++)
+  for (int k = 0; k < 5; k++)
     cr_assert_eq(proto_sync_enc_section(e, &v->secs[k]), BT_OK);
   cr_assert_eq(proto_sync_enc_env(e, v->env0, sizeof v->env0), BT_OK);
   cr_assert_eq(proto_sync_enc_env(e, v->env1, sizeof v->env1), BT_OK);
@@ -1025,7 +1069,7 @@ static void put_hex(gv_text *t, const char *name, const void *p, size_t len)
 
 Test(proto_sync, golden_vector)
 {
-  static const char *names[] = {"", "RECON", "FAST", "", "WANT", "OUT"};
+  static const char *names[] = {"", "RECON", "FAST", "VV", "WANT", "OUT"};
   gv_text t = {NULL, 0, 0};
   proto_sync_enc *e;
   uint8_t *full, *start, nudge[2];
@@ -1049,7 +1093,7 @@ Test(proto_sync, golden_vector)
          V_RUN, V_N, PROTO_SYNC_FAST | PROTO_SYNC_IDLE);
   put_hex(&t, "full.digest", v.digest, 32);
   put_hex(&t, "full.frecon", v.frecon, sizeof v.frecon);
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < 5; k++) {
     const proto_sync_section *s = &v.secs[k];
 
     snprintf(name, sizeof name, "full.section.%d.file", k);
@@ -1065,6 +1109,11 @@ Test(proto_sync, golden_vector)
     }
     if (s->what == PROTO_SYNC_S_WANT)
       put_hex(&t, name, s->ids, 32 * s->nids);
+    for (size_t j = 0; s->what == PROTO_SYNC_S_VV && j < s->nvv; j++) {
+      snprintf(name, sizeof name, "full.section.%d.vv.%zu.author", k, j);
+      put_hex(&t, name, s->vv[j].author, 32);
+      gv_put(&t, "full.section.%d.vv.%zu.seq = %" PRIu64 " (decimal)\n", k, j, s->vv[j].seq);
+    }
   }
   put_hex(&t, "full.envelope.0", v.env0, sizeof v.env0);
   put_hex(&t, "full.envelope.1", v.env1, sizeof v.env1);
@@ -1076,7 +1125,8 @@ Test(proto_sync, golden_vector)
   put_hex(&t, "nudge", nudge, proto_sync_nudge(nudge));
   gv_check(&t, "sync.txt");
   cr_assert_eq(dec(full, flen, &d), BT_OK);
-  cr_assert(d.msg.nsections == 4 && d.msg.nenvs == 2 && d.msg.run == V_RUN && d.msg.n == V_N);
+  cr_assert(d.msg.nsections == 5 && d.msg.nenvs == 2 && d.msg.run == V_RUN && d.msg.n == V_N);
+  cr_assert(d.msg.sections[4].nvv == 2 && d.msg.sections[4].vv[1].seq == 70000);
   undec(&d);
   cr_assert_eq(dec(start, slen, &d), BT_OK);
   cr_assert(d.msg.flags == PROTO_SYNC_START && d.msg.nsections == 0 && d.msg.nenvs == 0);

@@ -558,16 +558,35 @@ static int gather(bench *bn, envset *e)
   return 0;
 }
 
+/* cp -a src dst: copies a store that no process has open. */
+static int copy_dir(const char *src, const char *dst)
+{
+  int status = 0;
+  pid_t pid = fork();
+
+  if (pid < 0)
+    return fail("fork: %s", strerror(errno));
+  if (pid == 0) {
+    execlp("cp", "cp", "-a", src, dst, (char *)NULL);
+    _exit(127);
+  }
+  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fail("cp -a %s %s failed", src, dst);
+  return 0;
+}
+
 /* One round of the ingest limit: node_ingest_stream of A's N envelopes
- * into a fresh store, all cores (tracking the files first is not timed, as
- * in ingest_bench). The store is removed after. */
+ * into a copy of B's store as it was before any sync (B's org, so the
+ * keyboxes open and ops are read as B reads them when it syncs), all
+ * cores (tracking the files first is not timed, as in ingest_bench). The
+ * copy is removed after. */
 static int ingest_round(bench *bn, const envset *e, unsigned k)
 {
   bt_bytes *env = calloc(e->n, sizeof(*env));
   node_ingest_result *res = calloc(e->n, sizeof(*res));
   node_store *s = NULL;
   node_ingest_stats st;
-  char name[16];
+  char name[16], pristine[sizeof(((bnode *)0)->dir)];
   bnode in;
   double t0;
   int rc = 1;
@@ -579,7 +598,12 @@ static int ingest_round(bench *bn, const envset *e, unsigned k)
   for (size_t i = 0; i < e->n; i++)
     env[i] = (bt_bytes){e->pool + e->ref[i].off, e->ref[i].len};
   snprintf(name, sizeof name, "ingest%u", k);
-  if (make_node(bn, &in, name, &s) != 0)
+  memset(&in, 0, sizeof in);
+  snprintf(in.dir, sizeof in.dir, "%s/%s", bn->root, name);
+  snprintf(in.key, sizeof in.key, "%s", bn->b.key);
+  snprintf(pristine, sizeof pristine, "%s/b-before", bn->root);
+  if ((k == 0 && copy_dir(bn->b.dir, pristine) != 0) || copy_dir(pristine, in.dir) != 0 ||
+      open_store(&in, 0, &s) != 0)
     goto out;
   for (size_t f = 0; f < bn->nfiles; f++)
     if ((rc = node_file_track(s, bn->files[f], e->epoch[f], NULL)) != 0) {
@@ -598,10 +622,8 @@ static int ingest_round(bench *bn, const envset *e, unsigned k)
     bn->ingest_ops_s = bn->ingest_round[k];
 out:
   node_store_close(s);
-  if (s) {
+  if (s) /* the copy; the key file is B's own */
     nftw(in.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    unlink(in.key);
-  }
   free(env);
   free(res);
   return rc;

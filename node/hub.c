@@ -487,8 +487,13 @@ static int hook_message(void *ctx, node_net_conn *c, const uint8_t *m, size_t le
     sess_fail(s, rc);
     return BT_OK;
   }
-  if (sess_send(s, out, olen) == BT_OK)
-    sess_after(s, st.runs);
+  if (sess_send(s, out, olen) != BT_OK)
+    return BT_OK;
+  if ((rc = node_sync_work(s->x)) != BT_OK) { /* a bulk message's ops, now the answer is out */
+    sess_fail(s, rc);
+    return BT_OK;
+  }
+  sess_after(s, st.runs);
   return BT_OK;
 }
 

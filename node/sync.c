@@ -102,6 +102,8 @@ struct node_sync {
   size_t nmem;
 
   uint8_t *scratch;         /* NODE_SYNC_RECON_BUDGET: what a reconciliation writes */
+  proto_sync_msg pend;      /* envelopes of a bulk message, ingested by node_sync_work */
+  uint8_t *pend_buf;
   uint8_t *out;             /* the last message composed */
   size_t outlen;
   uint8_t nudge[2];
@@ -567,6 +569,15 @@ int node_sync_new(node_sync **out, node_store *s, const node_sync_peer *peer, in
   return BT_OK;
 }
 
+/* Drops envelopes left for node_sync_work. */
+static void pend_clear(node_sync *x)
+{
+  free(x->pend.envs);
+  free(x->pend_buf);
+  memset(&x->pend, 0, sizeof(x->pend));
+  x->pend_buf = NULL;
+}
+
 static void run_clear(node_sync *x)
 {
   for (size_t i = 0; i < x->mapcap; i++)
@@ -591,6 +602,7 @@ static void run_clear(node_sync *x)
   x->scope = NULL;
   x->nscope = 0;
   mem_free(x);
+  pend_clear(x);
   x->running = x->fast = x->fallback_owed = x->peer_idle = x->idle_sent = 0;
   x->new_files = 0;
 }
@@ -822,7 +834,7 @@ static int recons_due(node_sync *x)
 
 static int owes(const node_sync *x)
 {
-  if (x->fr_len > 0 || x->fallback_owed || x->qhead < x->qlen)
+  if (x->fr_len > 0 || x->fallback_owed || x->qhead < x->qlen || x->pend.nenvs > 0)
     return 1;
   for (size_t i = 0; i < x->mapcap; i++) {
     const sfile *f = &x->map[i];
@@ -1213,7 +1225,7 @@ static int take_envs(node_sync *x, const proto_sync_msg *m)
       x->st.ops_refused++; /* its file's probe failed: perhaps next time */
   }
   if (nt > 0) {
-    rc = nt > 4096 ? node_ingest_stream(x->s, take, nt, 2048, res, NULL)
+    rc = nt > 4096 ? node_ingest_stream(x->s, take, nt, 4096, res, NULL)
                    : node_ingest(x->s, take, nt, res, NULL);
     count_results(x, res, nt); /* committed ones, on an error too */
   }
@@ -1481,6 +1493,52 @@ static int check_claims(node_sync *x)
   return BT_OK;
 }
 
+/* ---- deferred ingest ------------------------------------------------------------ */
+
+/* A bulk message (envelopes only, from a sender with more to come) is
+ * answered before its envelopes are ingested: nothing in the answer
+ * depends on them, and the sender prepares its next message while this
+ * side ingests (node_sync_work). The answer is never IDLE, so the run
+ * cannot end with envelopes still waiting. */
+static int is_bulk(const node_sync *x, const proto_sync_msg *m)
+{
+  return !x->o.no_defer && m->nenvs > 0 && m->nsections == 0 && m->frecon.len == 0 &&
+         (m->flags & PROTO_SYNC_FLAGS) == 0;
+}
+
+static int pend_keep(node_sync *x, const proto_sync_msg *m)
+{
+  size_t total = 0, off = 0;
+
+  for (size_t i = 0; i < m->nenvs; i++)
+    total += m->envs[i].len;
+  if ((x->pend_buf = malloc(total ? total : 1)) == NULL ||
+      (x->pend.envs = malloc(m->nenvs * sizeof(*x->pend.envs))) == NULL) {
+    pend_clear(x);
+    return BT_ENOMEM;
+  }
+  for (size_t i = 0; i < m->nenvs; i++) {
+    memcpy(x->pend_buf + off, m->envs[i].p, m->envs[i].len);
+    x->pend.envs[i] = (bt_bytes){x->pend_buf + off, m->envs[i].len};
+    off += m->envs[i].len;
+  }
+  x->pend.nenvs = m->nenvs;
+  return BT_OK;
+}
+
+int node_sync_work(node_sync *x)
+{
+  int rc;
+
+  if (x->pend.nenvs == 0)
+    return BT_OK;
+  rc = take_envs(x, &x->pend);
+  pend_clear(x);
+  if (rc != 0)
+    run_clear(x);
+  return rc;
+}
+
 static int handle(node_sync *x, const proto_sync_msg *m, int *reply, int *ended)
 {
   int rc;
@@ -1522,7 +1580,11 @@ static int handle(node_sync *x, const proto_sync_msg *m, int *reply, int *ended)
       x->map[i].to_recon = x->map[i].fast_sent = 0;
   }
   x->peer_idle = (m->flags & PROTO_SYNC_IDLE) != 0;
-  if ((rc = take_envs(x, m)) != 0)
+  if (is_bulk(x, m))
+    rc = pend_keep(x, m); /* ingested after the answer is on its way */
+  else
+    rc = take_envs(x, m);
+  if (rc != 0)
     return rc;
   if (m->frecon.len > 0 && (rc = frecon_recv(x, m->frecon)) != 0)
     return rc;
@@ -1565,6 +1627,8 @@ int node_sync_recv(node_sync *x, const uint8_t *m, size_t len, const uint8_t **o
   int kind, rc, reply, ended;
 
   *olen = 0;
+  if ((rc = node_sync_work(x)) != 0) /* the caller did not: now */
+    return rc;
   x->st.msgs_recv++;
   x->st.bytes_recv += len;
   memset(&msg, 0, sizeof(msg));

@@ -67,6 +67,7 @@ typedef struct {
   size_t max_message;   /* 0: NODE_SYNC_MSG_DEFAULT; at least NODE_SYNC_MSG_MIN */
   size_t max_new_files; /* 0: NODE_SYNC_NEW_FILES_DEFAULT */
   int no_fast;          /* never use remembered state (it is still kept) */
+  int no_defer;         /* ingest every message before answering it (tests) */
   int ranges;           /* compare a differing file's ops by range at once,
                            without per-author seqs first (tests) */
 } node_sync_opts;
@@ -111,6 +112,13 @@ int node_sync_start(node_sync *x, const uint8_t **out, size_t *olen);
  * one by ingest, and a message that does not decode is refused whole. */
 int node_sync_recv(node_sync *x, const uint8_t *m, size_t len, const uint8_t **out,
                    size_t *olen);
+
+/* Ingests the envelopes of the last message if node_sync_recv left them
+ * for later (a bulk message, answered at once so the peer prepares its
+ * next one meanwhile). Call it after sending the answer; node_sync_recv
+ * calls it first if the caller did not. Errors: storage errors (the run
+ * is abandoned: the caller ends the session). */
+int node_sync_work(node_sync *x);
 
 /* Responder: a NUDGE to send (the store has news for the peer). */
 int node_sync_nudge(node_sync *x, const uint8_t **out, size_t *olen);

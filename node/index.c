@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "store_int.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,36 @@ int node__file_tags(node_store *s, MDB_txn *t, const uint8_t *file,
   return rc == 0 || rc == MDB_NOTFOUND ? BT_OK : node__err(rc);
 }
 
+int node__file_access_key(node_store *s, MDB_txn *t, const uint8_t *file,
+                          uint8_t key[NODE_ACCESS_KEY_LEN])
+{
+  MDB_val k = {CRDT_FILE_LEN, (void *)file}, v;
+  crypto_generichash_state h;
+  MDB_cursor *c;
+  filerec r;
+  int rc;
+
+  if ((rc = node__filerec_get(s, t, file, &r)) != 0)
+    return rc;
+  if ((rc = mdb_cursor_open(t, s->db[DB_TAGS], &c)) != 0)
+    return node__err(rc);
+  crypto_generichash_init(&h, NULL, 0, NODE_ACCESS_KEY_LEN);
+  rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && k.mv_size == FT && memcmp(k.mv_data, file, CRDT_FILE_LEN) == 0) {
+    const uint8_t *tag = (const uint8_t *)k.mv_data + CRDT_FILE_LEN;
+    if (memcmp(tag, r.epoch, CRDT_EPOCH_LEN) != 0) { /* all but the current epoch's ops */
+      crypto_generichash_update(&h, tag, CRDT_EPOCH_LEN);
+      crypto_generichash_update(&h, v.mv_data, v.mv_size);
+    }
+    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(c);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return node__err(rc);
+  crypto_generichash_final(&h, key, NODE_ACCESS_KEY_LEN);
+  return BT_OK;
+}
+
 int node__tags_build(node_store *s, MDB_txn *t)
 {
   MDB_cursor *c;
@@ -108,8 +139,8 @@ int node__tags_build(node_store *s, MDB_txn *t)
     return node__err(rc);
   rc = mdb_cursor_get(c, &key, &v, MDB_FIRST);
   while (rc == 0) {
-    uint8_t k[FT];
-    MDB_val tk = {sizeof(k), k}, tv = {0, ""};
+    uint8_t k[FT], cnt[8];
+    MDB_val tk = {sizeof(k), k}, tv;
     crdt_op *op;
 
     if (crdt_op_decode(v.mv_data, v.mv_size, &op) != 0) {
@@ -119,6 +150,13 @@ int node__tags_build(node_store *s, MDB_txn *t)
     memcpy(k, op->h.file, CRDT_FILE_LEN);
     memcpy(k + CRDT_FILE_LEN, op->h.epoch, CRDT_EPOCH_LEN);
     crdt_op_free(op);
+    if ((rc = mdb_get(t, s->db[DB_TAGS], &tk, &tv)) == 0 && tv.mv_size == 8)
+      node__put_le64(cnt, node__get_le64(tv.mv_data) + 1);
+    else if (rc == 0 || rc == MDB_NOTFOUND)
+      node__put_le64(cnt, 1);
+    else
+      break;
+    tv = (MDB_val){sizeof(cnt), cnt};
     if ((rc = mdb_put(t, s->db[DB_TAGS], &tk, &tv, 0)) != 0)
       break;
     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);

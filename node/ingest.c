@@ -95,8 +95,8 @@ typedef struct {
     uint8_t file[CRDT_FILE_LEN];
   } scope[8];       /* files already found in scope */
   unsigned nscope;
-  uint8_t lasttag[2 * CRDT_FILE_LEN]; /* the last tag put (tag_add) */
-  unsigned ntag;
+  uint8_t lasttag[2 * CRDT_FILE_LEN]; /* the tag being counted (tag_add) */
+  uint64_t ntag;                      /* ops of it not yet added */
 } batch;
 
 static int bucket_add(batch *x, const crdt_op *op)
@@ -261,22 +261,48 @@ static int clear_missing(batch *x, const crdt_id *id)
   return mrc == 0 || mrc == MDB_NOTFOUND ? BT_OK : node__err(mrc);
 }
 
-/* tags[file|header epoch]: who was given the file's keys (a keybox's tag)
- * and which epochs it has, for sync's scope. Most ops repeat a tag. */
+/* tags[file|header epoch] -> count (u64): how many stored ops carry each
+ * header epoch. A keybox's tag names the org it gave keys to (sync's
+ * scope); the counts of all but the current epoch change only with access
+ * ops, keyboxes and old-epoch ops, which is what says a summary of who
+ * holds the file is still good (node/scope.c). A run of ops with one tag
+ * is counted in memory and added once (tag_flush). */
+static int tag_flush(batch *x)
+{
+  MDB_val key = {sizeof(x->lasttag), x->lasttag}, v;
+  uint8_t c[8];
+  uint64_t n = 0;
+  int rc;
+
+  if (x->ntag == 0)
+    return BT_OK;
+  rc = mdb_get(x->t, x->s->db[DB_TAGS], &key, &v);
+  if (rc == 0 && v.mv_size == 8)
+    n = node__get_le64(v.mv_data);
+  else if (rc != 0 && rc != MDB_NOTFOUND)
+    return node__err(rc);
+  node__put_le64(c, n + x->ntag);
+  x->ntag = 0;
+  v = (MDB_val){sizeof(c), c};
+  return node__err(mdb_put(x->t, x->s->db[DB_TAGS], &key, &v, 0));
+}
+
 static int tag_add(batch *x, const crdt_op *op)
 {
   uint8_t k[2 * CRDT_FILE_LEN];
-  MDB_val key = {sizeof(k), k}, v = {0, ""};
   int rc;
 
   memcpy(k, op->h.file, CRDT_FILE_LEN);
   memcpy(k + CRDT_FILE_LEN, op->h.epoch, CRDT_EPOCH_LEN);
-  if (x->ntag > 0 && memcmp(x->lasttag, k, sizeof(k)) == 0)
+  if (x->ntag > 0 && memcmp(x->lasttag, k, sizeof(k)) == 0) {
+    x->ntag++;
     return BT_OK;
+  }
+  if ((rc = tag_flush(x)) != 0)
+    return rc;
   memcpy(x->lasttag, k, sizeof(k));
   x->ntag = 1;
-  rc = mdb_put(x->t, x->s->db[DB_TAGS], &key, &v, MDB_NOOVERWRITE);
-  return rc == MDB_KEYEXIST ? BT_OK : node__err(rc);
+  return BT_OK;
 }
 
 static int store_op(batch *x, const crdt_op *op)
@@ -587,6 +613,8 @@ static int batch_finish(batch *x, int rc)
 {
   if (rc == 0)
     rc = flush_buckets(x);
+  if (rc == 0)
+    rc = tag_flush(x);
   if (x->seq)
     mdb_cursor_close(x->seq);
   for (size_t i = 0; i < x->nstack; i++)

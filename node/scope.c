@@ -13,6 +13,8 @@
 #include "crdt/access.h"
 #include "crdt/cert.h"
 #include "crdt/err.h"
+#include "node/dir.h"
+#include "node/org.h"
 #include "node/share.h"
 #include "node/store_int.h"
 
@@ -66,19 +68,57 @@ static int foreign_tag(void *ctx, const uint8_t *tag)
   return rc == 0 ? 0 : node__err(rc);
 }
 
+/* The directory files of the LAs this node trusts: public, offered to
+ * every peer. (A file is public because of what its id is, never because
+ * of what its ops claim: anyone can put an op with any header epoch into a
+ * file it knows the id of.) */
+typedef struct {
+  uint8_t (*file)[CRDT_FILE_LEN];
+  size_t n;
+} dirset;
+
+static int dirs_load(node_store *s, dirset *d)
+{
+  crdt_id *roots;
+  size_t n = 0;
+  int rc;
+
+  d->file = NULL;
+  d->n = 0;
+  if ((rc = node_anchors(s, NULL, 0, &n)) != 0 || n == 0)
+    return rc;
+  if ((roots = malloc(n * sizeof(*roots))) == NULL ||
+      (d->file = malloc(n * sizeof(*d->file))) == NULL) {
+    free(roots);
+    return BT_ENOMEM;
+  }
+  if ((rc = node_anchors(s, roots, n, &n)) == 0) {
+    for (size_t i = 0; i < n; i++)
+      node_dir_file(&roots[i], d->file[i]);
+    d->n = n;
+  }
+  free(roots);
+  return rc;
+}
+
+static int is_dir(const dirset *d, const uint8_t *file)
+{
+  for (size_t i = 0; i < d->n; i++)
+    if (memcmp(d->file[i], file, CRDT_FILE_LEN) == 0)
+      return 1;
+  return 0;
+}
+
 /* The verdict on one file from its tags alone. */
 static int judge(node_store *s, MDB_txn *t, const node_sync_peer *peer, const node_sync_opts *o,
-                 const uint8_t *peer_tag, const uint8_t *file, int *verdict)
+                 const uint8_t *peer_tag, const dirset *dirs, const uint8_t *file, int *verdict)
 {
-  uint8_t pub[CRDT_EPOCH_LEN];
   int rc, ours, theirs;
 
   *verdict = IN_NO;
-  crdt_public_epoch(file, pub);
-  if ((rc = node__file_has_tag(s, t, file, pub)) != 0) { /* public: the LA directory */
-    if (rc == 1)
-      *verdict = IN_YES;
-    return rc < 0 ? rc : BT_OK;
+  if (is_dir(dirs, file)) {
+    *verdict = IN_YES;
+    return BT_OK;
   }
   ours = s->has_org ? node__file_has_tag(s, t, file, s->box_tag) : 0;
   if (ours < 0)
@@ -107,13 +147,13 @@ static int judge(node_store *s, MDB_txn *t, const node_sync_peer *peer, const no
   return BT_OK;
 }
 
-/* Who holds a file, kept per file state in DB_GRANTS (file -> count(8)
- * sum(32) n(4), then n times org key(32) expiry(8, Unix ms, 0: none)):
- * the holder and every org with an unrevoked grant, read from the access
- * state when the file had that count and sum. Judging scope must not
- * materialise every shared file on every run, and access changes only
- * with new ops, which change the count and sum. */
-enum { SUM_FIXED = 8 + 32 + 4, SUM_ENTRY = CRDT_ID_LEN + 8 };
+/* Who holds a file, kept in DB_GRANTS (file -> access key(16) n(4), then
+ * n times org key(32) expiry(8, Unix ms, 0: none)): the holder and every
+ * org with an unrevoked grant, as the access state said when the file's
+ * access key (node__file_access_key: it changes with every op that could
+ * change who holds the file, not with content ops) had that value.
+ * Judging scope must not materialise every shared file on every run. */
+enum { SUM_FIXED = NODE_ACCESS_KEY_LEN + 4, SUM_ENTRY = CRDT_ID_LEN + 8 };
 
 static uint64_t le64(const uint8_t *p)
 {
@@ -130,19 +170,23 @@ static void put_le64(uint8_t *p, uint64_t v)
     p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* 1 or 0 from a stored summary of the file at state r; -1 if none fits. */
-static int summary_live(node_store *s, MDB_txn *t, const uint8_t *file, const filerec *r,
-                        const crdt_id *org, uint64_t now_ms)
+/* 1 or 0 from a stored summary that fits the file now; -1 if none does. */
+static int summary_live(node_store *s, MDB_txn *t, const uint8_t *file, const crdt_id *org,
+                        uint64_t now_ms)
 {
+  uint8_t akey[NODE_ACCESS_KEY_LEN];
   MDB_val key = {CRDT_FILE_LEN, (void *)file}, v;
   const uint8_t *p;
   uint32_t n;
+  int rc;
 
   if (mdb_get(t, s->db[DB_GRANTS], &key, &v) != 0 || v.mv_size < SUM_FIXED)
     return -1;
+  if ((rc = node__file_access_key(s, t, file, akey)) != 0)
+    return rc == BT_ENOFILE ? 0 : rc;
   p = v.mv_data;
-  n = (uint32_t)p[40] | (uint32_t)p[41] << 8 | (uint32_t)p[42] << 16 | (uint32_t)p[43] << 24;
-  if (le64(p) != r->count || memcmp(p + 8, r->sum, 32) != 0 ||
+  n = (uint32_t)p[16] | (uint32_t)p[17] << 8 | (uint32_t)p[18] << 16 | (uint32_t)p[19] << 24;
+  if (memcmp(p, akey, NODE_ACCESS_KEY_LEN) != 0 ||
       v.mv_size != SUM_FIXED + (size_t)n * SUM_ENTRY)
     return -1;
   for (uint32_t i = 0; i < n; i++) {
@@ -154,29 +198,19 @@ static int summary_live(node_store *s, MDB_txn *t, const uint8_t *file, const fi
   return 0;
 }
 
-/* Reads the access state (materialising the file) and stores its summary
- * for the state the file had throughout; *live for org at now_ms. */
-static int summary_make(node_store *s, const uint8_t *file, const crdt_id *org, uint64_t now_ms,
-                        int *live)
+int node__scope_summary_put(node_store *s, MDB_txn *t, const uint8_t *file, const crdt_access *a)
 {
-  const crdt_access *a;
-  filerec before, after;
-  uint8_t *val = NULL;
+  uint8_t *val;
   size_t n = 0;
-  MDB_txn *t;
+  MDB_val key = {CRDT_FILE_LEN, (void *)file}, v;
   int rc;
 
-  *live = 0;
-  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
-    return rc;
-  rc = node__filerec_get(s, t, file, &before);
-  mdb_txn_abort(t);
-  if (rc != 0)
-    return rc == BT_ENOFILE ? BT_OK : rc;
-  if ((rc = node_access(s, file, &a)) != 0)
-    return rc == BT_EEPOCH || rc == BT_ENOFILE ? BT_OK : rc;
   if ((val = malloc(SUM_FIXED + (a->ngrants + 1) * SUM_ENTRY)) == NULL)
     return BT_ENOMEM;
+  if ((rc = node__file_access_key(s, t, file, val)) != 0) {
+    free(val);
+    return rc;
+  }
   if (a->has_genesis) {
     memcpy(val + SUM_FIXED, a->holder.b, CRDT_ID_LEN);
     put_le64(val + SUM_FIXED + CRDT_ID_LEN, 0);
@@ -190,44 +224,57 @@ static int summary_make(node_store *s, const uint8_t *file, const crdt_id *org, 
     put_le64(val + SUM_FIXED + n * SUM_ENTRY + CRDT_ID_LEN, g->g->expires_at);
     n++;
   }
-  for (size_t i = 0; i < n; i++) {
-    const uint8_t *e = val + SUM_FIXED + i * SUM_ENTRY;
-    uint64_t exp = le64(e + CRDT_ID_LEN);
-    if (memcmp(e, org->b, CRDT_ID_LEN) == 0 && (exp == 0 || now_ms < exp))
-      *live = 1;
-  }
-  put_le64(val, before.count);
-  memcpy(val + 8, before.sum, 32);
   for (int b = 0; b < 4; b++)
-    val[40 + b] = (uint8_t)(n >> (8 * b));
-  if ((rc = node__txn(s, 0, &t)) == 0) {
-    /* kept only if no op came in while it was read */
-    if ((rc = node__filerec_get(s, t, file, &after)) == 0 && after.count == before.count &&
-        memcmp(after.sum, before.sum, 32) == 0) {
-      MDB_val key = {CRDT_FILE_LEN, (void *)file}, v = {SUM_FIXED + n * SUM_ENTRY, val};
-      rc = node__err(mdb_put(t, s->db[DB_GRANTS], &key, &v, 0));
-    }
-    rc = node__txn_end(t, rc);
-  }
+    val[16 + b] = (uint8_t)(n >> (8 * b));
+  v = (MDB_val){SUM_FIXED + n * SUM_ENTRY, val};
+  rc = node__err(mdb_put(t, s->db[DB_GRANTS], &key, &v, 0));
   free(val);
   return rc;
+}
+
+/* Reads the access state (materialising the file) and keeps its summary,
+ * if no op came in meanwhile; then judges from it. */
+static int summary_make(node_store *s, const uint8_t *file, const crdt_id *org, uint64_t now_ms,
+                        int *live)
+{
+  uint8_t before[NODE_ACCESS_KEY_LEN], after[NODE_ACCESS_KEY_LEN];
+  const crdt_access *a;
+  MDB_txn *t;
+  int rc;
+
+  *live = 0;
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  rc = node__file_access_key(s, t, file, before);
+  mdb_txn_abort(t);
+  if (rc != 0)
+    return rc == BT_ENOFILE ? BT_OK : rc;
+  if ((rc = node_access(s, file, &a)) != 0)
+    return rc == BT_EEPOCH || rc == BT_ENOFILE ? BT_OK : rc;
+  if (a->has_genesis && crdt_id_cmp(&a->holder, org) == 0)
+    *live = 1;
+  for (size_t i = 0; i < a->ngrants; i++)
+    if (crdt_id_cmp(&a->grants[i].g->org, org) == 0 && crdt_acc_grant_live(&a->grants[i], now_ms))
+      *live = 1;
+  if ((rc = node__txn(s, 0, &t)) != 0)
+    return rc;
+  if ((rc = node__file_access_key(s, t, file, after)) == 0 &&
+      memcmp(before, after, sizeof(before)) == 0)
+    rc = node__scope_summary_put(s, t, file, a);
+  return node__txn_end(t, rc);
 }
 
 /* Whether the peer's org holds the file now: its holder, or a live grant. */
 static int live(node_store *s, const node_sync_peer *peer, uint64_t now_ms, const uint8_t *file)
 {
   MDB_txn *t;
-  filerec r;
-  int rc, v = -1;
+  int rc, v;
 
   if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
     return rc;
-  if ((rc = node__filerec_get(s, t, file, &r)) == 0)
-    v = summary_live(s, t, file, &r, &peer->org_pk, now_ms);
+  v = summary_live(s, t, file, &peer->org_pk, now_ms);
   mdb_txn_abort(t);
-  if (rc != 0)
-    return rc == BT_ENOFILE ? 0 : rc;
-  if (v >= 0)
+  if (v >= 0 || v < -1)
     return v;
   return (rc = summary_make(s, file, &peer->org_pk, now_ms, &v)) != 0 ? rc : v;
 }
@@ -242,15 +289,21 @@ int node_scope_list(node_store *s, const node_sync_peer *peer, const node_sync_o
   MDB_cursor *c = NULL;
   MDB_val key, val;
   MDB_txn *t;
+  dirset dirs;
   int rc, mrc;
 
   *out = NULL;
   *n = 0;
   crdt_keybox_tag(peer->box_pk.b, peer_tag);
-  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+  if ((rc = dirs_load(s, &dirs)) != 0)
     return rc;
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0) {
+    free(dirs.file);
+    return rc;
+  }
   if ((mrc = mdb_cursor_open(t, s->db[DB_FILES], &c)) != 0) {
     mdb_txn_abort(t);
+    free(dirs.file);
     return node__err(mrc);
   }
   mrc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
@@ -262,7 +315,7 @@ int node_scope_list(node_store *s, const node_sync_peer *peer, const node_sync_o
       rc = BT_ECORRUPT;
       break;
     }
-    if ((rc = judge(s, t, peer, o, peer_tag, key.mv_data, &verdict)) != 0)
+    if ((rc = judge(s, t, peer, o, peer_tag, &dirs, key.mv_data, &verdict)) != 0)
       break;
     if (verdict != IN_NO) {
       if ((rc = node__filerec_get(s, t, key.mv_data, &r)) != 0)
@@ -289,6 +342,7 @@ int node_scope_list(node_store *s, const node_sync_peer *peer, const node_sync_o
   }
   mdb_cursor_close(c);
   mdb_txn_abort(t);
+  free(dirs.file);
   if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
     rc = node__err(mrc);
   for (size_t i = 0; rc == 0 && i < nv; i++) {
@@ -314,14 +368,18 @@ int node_scope_has(node_store *s, const node_sync_peer *peer, const node_sync_op
   uint8_t peer_tag[CRDT_EPOCH_LEN];
   MDB_txn *t;
   filerec r;
+  dirset dirs;
   int rc, verdict = IN_NO;
 
   crdt_keybox_tag(peer->box_pk.b, peer_tag);
-  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+  if ((rc = dirs_load(s, &dirs)) != 0)
     return rc;
-  if ((rc = node__filerec_get(s, t, file, &r)) == 0)
-    rc = judge(s, t, peer, o, peer_tag, file, &verdict);
-  mdb_txn_abort(t);
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) == 0) {
+    if ((rc = node__filerec_get(s, t, file, &r)) == 0)
+      rc = judge(s, t, peer, o, peer_tag, &dirs, file, &verdict);
+    mdb_txn_abort(t);
+  }
+  free(dirs.file);
   if (rc == BT_ENOFILE || rc == BT_ENOTFOUND)
     return 0;
   if (rc != 0)

@@ -33,6 +33,14 @@ int node_scope_has(node_store *s, const node_sync_peer *peer, const node_sync_op
  * from an org it relays for; any other node from any peer. */
 int node_scope_takes_new(const node_sync_peer *peer, const node_sync_opts *o);
 
+/* Keeps, inside t, who holds file by access state a (which must be the
+ * state t sees): read by scope judgements until an op arrives that could
+ * change it. The write paths call it, having read the state anyway. */
+struct crdt_access;
+#include <lmdb.h>
+int node__scope_summary_put(node_store *s, MDB_txn *t, const uint8_t *file,
+                            const struct crdt_access *a);
+
 /* 1 if this node relays for the peer's org. */
 int node_scope_relays_for(const node_sync_peer *peer, const node_sync_opts *o);
 

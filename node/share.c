@@ -8,6 +8,7 @@
  * org, a merge epoch when concurrent rekeys forked the file, and the
  * revocation of grants that have expired. */
 #include "node/share.h"
+#include "node/scope.h"
 
 #include <sodium.h>
 
@@ -206,6 +207,14 @@ static int write_begin(wctx *w, node_store *s, const uint8_t *file, bt_str user,
     node__cache_drop(s, file);
     return rc == 0 && retries > 0 ? write_begin(w, s, file, user, need_manager, ms, retries - 1)
                                   : rc == 0 ? BT_ESTORE : rc;
+  }
+  /* Who holds the file, for sync's scope: read here anyway, and still
+   * true after this write unless it adds access ops (which change the
+   * summary's key). */
+  if ((rc = node__scope_summary_put(s, w->t, file, a)) != BT_OK) {
+    mdb_txn_abort(w->t);
+    w->t = NULL;
+    return rc;
   }
   /* Before anything is sealed: the current epoch, or over a fork one of
    * its tips (a member op may join under either; the merge follows). */

@@ -142,6 +142,13 @@ int node__file_has_tag(node_store *s, MDB_txn *t, const uint8_t *file, const uin
 /* Calls fn for each tag of the file until it returns non-zero (passed on). */
 int node__file_tags(node_store *s, MDB_txn *t, const uint8_t *file,
                     int (*fn)(void *ctx, const uint8_t *tag), void *ctx);
+/* A key that changes whenever an op arrives that could change who holds
+ * the file (an access op, a keybox, an op of another epoch) and not for
+ * content ops of the current epoch: a hash of the file's tag counts but
+ * the current epoch's. BT_ENOFILE. */
+#define NODE_ACCESS_KEY_LEN 16
+int node__file_access_key(node_store *s, MDB_txn *t, const uint8_t *file,
+                          uint8_t key[NODE_ACCESS_KEY_LEN]);
 /* Rebuilds DB_TAGS from the op table (a store made before it existed). */
 int node__tags_build(node_store *s, MDB_txn *t);
 /* The file's per-author highest seq, authors ascending: up to max in out,

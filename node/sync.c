@@ -46,7 +46,12 @@ typedef struct {
   uint8_t wants;      /* want lists the peer sent */
   uint8_t to_recon;   /* queued to start an op reconciliation */
   uint8_t probed;     /* new here: an envelope of it probed this run */
+  uint8_t named_new;  /* the peer named it, we hold none of it (yet) */
+  uint8_t taken;      /* we took it from the peer this run (not ours to judge) */
   uint8_t vv_owed;    /* a VV section to send */
+  uint8_t vvs_in;     /* VV sections the peer sent for it this run */
+  uint8_t out_told;   /* we sent OUT for it */
+  uint32_t judged;    /* 1 + the message index its scope was last confirmed at */
   uint8_t vv_lead;    /* we sent the first VV: we claim once the peer's comes */
   uint64_t claim_count;
   uint8_t claim_sum[32];
@@ -85,6 +90,7 @@ struct node_sync {
   int ignore_claims;        /* the fast start we declined: its claims are moot */
   uint32_t run, n;          /* run number, index of the next message */
   uint32_t new_files;
+  size_t extra;             /* files in the map the peer named, out of our scope */
   uint64_t now;
   node_scope_file *scope;   /* ascending by file */
   size_t nscope;
@@ -857,10 +863,12 @@ static int add_want(node_sync *x, proto_sync_enc *e, sfile *f)
     return BT_OK;
   if (n > PROTO_SYNC_WANT_MAX)
     n = PROTO_SYNC_WANT_MAX;
-  f->asks++;
   memcpy(s.file, f->file, CRDT_FILE_LEN);
   s.ids = ids[0].b;
   s.nids = n;
+  if (proto_sync_enc_size(e) + proto_sync_section_size(&s) > x->o.max_message / 2)
+    return BT_OK; /* no room: the next message */
+  f->asks++;
   return proto_sync_enc_section(e, &s);
 }
 
@@ -892,6 +900,10 @@ static int add_vv(node_sync *x, proto_sync_enc *e, sfile *f)
   }
   s.nvv = n;
   memcpy(s.file, f->file, CRDT_FILE_LEN);
+  if (proto_sync_enc_size(e) + proto_sync_section_size(&s) > x->o.max_message / 2) {
+    f->vv_owed = 1; /* no room: the next message */
+    return BT_OK;
+  }
   return proto_sync_enc_section(e, &s);
 }
 
@@ -923,6 +935,23 @@ static int add_envs(node_sync *x, proto_sync_enc *e)
 
     if (f == NULL || f->out || !f->scope) { /* the peer said OUT: drop */
       x->qhead++;
+      continue;
+    }
+    if (f->judged != x->n + 1) {
+      /* Scope again, once a message: a grant revoked while the run goes
+       * on must stop the flow at once, not at the next run. */
+      mdb_txn_abort(t);
+      t = NULL;
+      if ((rc = node_scope_has(x->s, &x->peer, &x->o, node__now_ms(x->s), f->file)) < 0)
+        return rc;
+      if (rc == 0 && !f->taken) {
+        f->out = 1;
+        f->out_owed = !f->out_told;
+        x->qhead++;
+      }
+      f->judged = x->n + 1;
+      if ((rc = node__txn(x->s, MDB_RDONLY, &t)) != 0)
+        return rc;
       continue;
     }
     if (it->claim) {
@@ -1000,6 +1029,7 @@ static int compose(node_sync *x, int start, int end)
     if (f->out_owed) {
       s.what = PROTO_SYNC_S_OUT;
       f->out_owed = 0;
+      f->out_told = 1;
       rc = proto_sync_enc_section(e, &s);
     } else if (f->vv_owed) {
       f->vv_owed = 0;
@@ -1099,11 +1129,16 @@ static int accepts(node_sync *x, const uint8_t *file, int *is_new)
 
 static int refuse(node_sync *x, const uint8_t *file)
 {
-  sfile *f = sf(x, file, 1);
+  sfile *f = sf(x, file, 0);
 
-  if (f == NULL)
-    return BT_ENOMEM;
   x->st.ops_refused++;
+  if (f == NULL) { /* bounded: past the cap, refused without a notice */
+    if (x->extra >= x->o.max_new_files)
+      return BT_OK;
+    if ((f = sf(x, file, 1)) == NULL)
+      return BT_ENOMEM;
+    x->extra++;
+  }
   if (!f->out) {
     f->out = 1;
     f->out_owed = 1;
@@ -1178,7 +1213,12 @@ static int take_envs(node_sync *x, const proto_sync_msg *m)
         goto out;
       continue;
     }
-    if ((f = sf(x, files[i], 1)) == NULL) {
+    f = sf(x, files[i], 0);
+    if (is_new && (f == NULL || !f->probed) && x->new_files + np >= x->o.max_new_files) {
+      x->st.ops_refused++; /* past the new-file cap, counting this message's */
+      continue;
+    }
+    if (f == NULL && (f = sf(x, files[i], 1)) == NULL) {
       rc = BT_ENOMEM;
       goto out;
     }
@@ -1213,6 +1253,7 @@ static int take_envs(node_sync *x, const proto_sync_msg *m)
       sfile *f = sf(x, files[probe_of[k]], 0);
       if (f->scope == 2) {
         f->scope = 1;
+        f->taken = 1;
         x->new_files++;
         x->st.files_new++;
       }
@@ -1406,6 +1447,37 @@ static int vv_recv(node_sync *x, sfile *f, const proto_sync_section *s)
   return BT_OK;
 }
 
+/* A file the peer names in a VV or RECON section: *f its entry, and 1 to
+ * go on. In scope: as it is. Not held here but takeable (a file being
+ * shared with us): an entry out of scope, so we answer as holding nothing
+ * and its ops take the probe path of take_envs when they come. Otherwise
+ * OUT (0). Entries for files out of our scope are bounded. */
+static int named(node_sync *x, const uint8_t *file, sfile **f)
+{
+  int rc, is_new;
+
+  *f = sf(x, file, 0);
+  if (*f && (*f)->out) {
+    (*f)->out_owed = !(*f)->out_told; /* remembered out: say so, once */
+    return 0;
+  }
+  if (*f && ((*f)->scope || (*f)->named_new))
+    return 1;
+  if ((rc = accepts(x, file, &is_new)) < 0)
+    return rc;
+  if (rc == 0)
+    return refuse(x, file);
+  if (*f == NULL) {
+    if (x->extra >= x->o.max_new_files)
+      return BT_EPROTO; /* names more unknown files than we would take */
+    if ((*f = sf(x, file, 1)) == NULL)
+      return BT_ENOMEM;
+    x->extra++;
+  }
+  (*f)->named_new = 1;
+  return 1;
+}
+
 static int section(node_sync *x, const proto_sync_section *s)
 {
   sfile *f = sf(x, s->file, 0);
@@ -1413,8 +1485,8 @@ static int section(node_sync *x, const proto_sync_section *s)
 
   switch (s->what) {
   case PROTO_SYNC_S_OUT:
-    if (f == NULL && (f = sf(x, s->file, 1)) == NULL)
-      return BT_ENOMEM;
+    if (f == NULL)
+      return BT_OK; /* never offered: nothing to stop */
     f->out = 1;
     f->to_recon = 0;
     sf_recon_free(x, f);
@@ -1425,17 +1497,10 @@ static int section(node_sync *x, const proto_sync_section *s)
     f->wants++;
     return want_recv(x, f, s);
   case PROTO_SYNC_S_VV:
-    if (f == NULL || !f->scope) {
-      if ((rc = accepts(x, s->file, &is_new)) < 0)
-        return rc;
-      if (rc == 0)
-        return refuse(x, s->file);
-      if ((f = sf(x, s->file, 1)) == NULL)
-        return BT_ENOMEM;
-      f->scope = 1; /* we hold none of it: our vector is empty */
-    }
-    if (f->out)
-      return BT_OK;
+    if ((rc = named(x, s->file, &f)) != 1)
+      return rc; /* refused (OUT owed), or out already */
+    if (++f->vvs_in > 2)
+      return BT_EPROTO; /* one exchange a run, each side's vector once */
     return vv_recv(x, f, s);
   case PROTO_SYNC_S_FAST:
     if (x->ignore_claims)
@@ -1450,17 +1515,10 @@ static int section(node_sync *x, const proto_sync_section *s)
     memcpy(f->claim_sum, s->sum, 32);
     return BT_OK;
   case PROTO_SYNC_S_RECON:
-    if (f == NULL || !f->scope) {
-      if ((rc = accepts(x, s->file, &is_new)) < 0)
-        return rc;
-      if (rc == 0)
-        return refuse(x, s->file);
-      if ((f = sf(x, s->file, 1)) == NULL)
-        return BT_ENOMEM;
-      f->scope = 1; /* we hold none of it: the answer asks for all */
-    }
-    if (f->out)
-      return BT_OK;
+    if ((rc = named(x, s->file, &f)) != 1)
+      return rc;
+    if (f->rc == NULL && x->active >= 2 * RECON_ACTIVE_MAX)
+      return BT_EPROTO; /* more at once than an honest peer starts */
     return recon_recv(x, f, s->recon);
   default:
     return BT_EPROTO;

@@ -386,3 +386,17 @@ int node_scope_has(node_store *s, const node_sync_peer *peer, const node_sync_op
     return rc;
   return verdict == IN_IF_LIVE ? live(s, peer, now_ms, file) : verdict == IN_YES;
 }
+
+int node_scope_carried(node_store *s, const uint8_t file[CRDT_FILE_LEN])
+{
+  MDB_txn *t;
+  int rc;
+
+  if (!s->has_org)
+    return 1;
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  rc = node__file_has_tag(s, t, file, s->box_tag);
+  mdb_txn_abort(t);
+  return rc < 0 ? rc : !rc;
+}

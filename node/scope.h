@@ -41,6 +41,11 @@ struct crdt_access;
 int node__scope_summary_put(node_store *s, MDB_txn *t, const uint8_t *file,
                             const struct crdt_access *a);
 
+/* 1 if this node holds the file without a keybox of its own org (it
+ * carries the ciphertext: a relay, or a first transfer not yet whole),
+ * 0 if it reads it. */
+int node_scope_carried(node_store *s, const uint8_t file[CRDT_FILE_LEN]);
+
 /* 1 if this node relays for the peer's org. */
 int node_scope_relays_for(const node_sync_peer *peer, const node_sync_opts *o);
 

@@ -42,8 +42,18 @@ static void check_rules(const proto_sync_msg *m, const uint8_t *in, size_t size)
       abort();
     if (s->what == PROTO_SYNC_S_WANT && (s->nids == 0 || s->nids > PROTO_SYNC_WANT_MAX))
       abort();
+    if (s->what == PROTO_SYNC_S_VV) {
+      if (s->nvv > PROTO_SYNC_VV_MAX || (s->nvv > 0) != (s->vv != NULL))
+        abort();
+      for (size_t j = 0; j < s->nvv; j++)
+        if (s->vv[j].seq == 0 ||
+            (j > 0 && memcmp(s->vv[j - 1].author, s->vv[j].author, CRDT_PK_LEN) >= 0))
+          abort();
+    } else if (s->nvv != 0 || s->vv != NULL) {
+      abort();
+    }
     if (s->what != PROTO_SYNC_S_RECON && s->what != PROTO_SYNC_S_FAST &&
-        s->what != PROTO_SYNC_S_WANT && s->what != PROTO_SYNC_S_OUT)
+        s->what != PROTO_SYNC_S_WANT && s->what != PROTO_SYNC_S_OUT && s->what != PROTO_SYNC_S_VV)
       abort();
   }
   for (size_t k = 0; k < m->nenvs; k++)

@@ -460,6 +460,7 @@ static int sync_put(const char *dir, const char *name, proto_sync_enc *e)
 static int sync_sections(proto_sync_enc *e, size_t n, size_t nids)
 {
   static uint8_t ids[32 * PROTO_SYNC_WANT_MAX], msg[40];
+  static proto_sync_vv vv[3];
   proto_sync_section s;
 
   for (size_t i = 0; i < sizeof ids; i++)
@@ -470,12 +471,18 @@ static int sync_sections(proto_sync_enc *e, size_t n, size_t nids)
     memset(&s, 0, sizeof s);
     memset(s.file, (int)(0x10 + k), sizeof s.file);
     s.what = (uint8_t[]){PROTO_SYNC_S_RECON, PROTO_SYNC_S_FAST, PROTO_SYNC_S_WANT,
-                         PROTO_SYNC_S_OUT}[k % 4];
+                         PROTO_SYNC_S_OUT, PROTO_SYNC_S_VV}[k % 5];
     s.recon = (bt_bytes){msg, 1 + k % sizeof msg};
     s.count = (uint64_t)1 << (k % 64);
     memset(s.sum, (int)k, sizeof s.sum);
     s.ids = ids;
     s.nids = s.what == PROTO_SYNC_S_WANT ? nids : 0;
+    for (size_t j = 0; j < 3; j++) {
+      memset(vv[j].author, (int)(0x40 + j), sizeof vv[j].author);
+      vv[j].seq = 1 + j * 1000;
+    }
+    s.vv = s.what == PROTO_SYNC_S_VV ? vv : NULL;
+    s.nvv = s.what == PROTO_SYNC_S_VV ? k % 4 : 0;
     if (proto_sync_enc_section(e, &s) != BT_OK)
       return -1;
   }
@@ -511,7 +518,7 @@ static int sync_seeds(const char *dir)
   if (proto_sync_enc_new(&e, 70000, 3, PROTO_SYNC_FAST | PROTO_SYNC_IDLE, digest,
                          (bt_bytes){NULL, 0}) != BT_OK)
     return -1;
-  if (sync_sections(e, 4, 2) != 0 || sync_envs(e, 2, 300) != 0) {
+  if (sync_sections(e, 5, 2) != 0 || sync_envs(e, 2, 300) != 0) {
     proto_sync_enc_free(e);
     return -1;
   }

@@ -400,3 +400,22 @@ int node_scope_carried(node_store *s, const uint8_t file[CRDT_FILE_LEN])
   mdb_txn_abort(t);
   return rc < 0 ? rc : !rc;
 }
+
+int node_scope_completes(node_store *s, const node_sync_peer *peer, const node_sync_opts *o,
+                         const uint8_t file[CRDT_FILE_LEN])
+{
+  uint8_t tag[CRDT_EPOCH_LEN];
+  MDB_txn *t;
+  int rc, carried;
+
+  if (is_relay(o) || (carried = node_scope_carried(s, file)) != 1)
+    return is_relay(o) ? 0 : carried;
+  if (peer->relay)
+    return 1;
+  crdt_keybox_tag(peer->box_pk.b, tag);
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  rc = node__file_has_tag(s, t, file, tag);
+  mdb_txn_abort(t);
+  return rc;
+}

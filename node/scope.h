@@ -46,6 +46,13 @@ int node__scope_summary_put(node_store *s, MDB_txn *t, const uint8_t *file,
  * 0 if it reads it. */
 int node_scope_carried(node_store *s, const uint8_t file[CRDT_FILE_LEN]);
 
+/* 1 if this node (not a relay) carries the file without keys, a first
+ * transfer cut short, and the peer may complete it: a relay, or an org
+ * that was given keys to the file (a keybox of its in it). Its ops are
+ * then taken from the peer; nothing of it is offered. */
+int node_scope_completes(node_store *s, const node_sync_peer *peer, const node_sync_opts *o,
+                         const uint8_t file[CRDT_FILE_LEN]);
+
 /* 1 if this node relays for the peer's org. */
 int node_scope_relays_for(const node_sync_peer *peer, const node_sync_opts *o);
 

@@ -601,8 +601,8 @@ static int handle(node_sync *x, const proto_sync_msg *m, int *reply, int *ended)
     if (!x->fast || m->n != 1)
       return BT_EPROTO;
     x->fast = 0; /* the peer begins the full path: we answer */
-    for (size_t i = 0; i < x->mapcap; i++)
-      x->map[i].to_recon = x->map[i].fast_sent = 0;
+    for (size_t i = 0; i < x->mapcap; i++) /* the fast plan is void */
+      x->map[i].to_recon = x->map[i].fast_sent = x->map[i].quiet = 0;
   }
   x->peer_idle = (m->flags & PROTO_SYNC_IDLE) != 0;
   if (is_bulk(x, m))

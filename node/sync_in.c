@@ -19,8 +19,8 @@ void node__differs(node_sync *x, sfile *f)
 {
   if (x->o.ranges)
     f->to_recon = 1;
-  else
-    f->vv_owed = f->vv_lead = 1;
+  else if (!f->vv_begun) /* one exchange a run: its claim decides the rest */
+    f->vv_owed = f->vv_lead = f->vv_begun = 1;
 }
 
 
@@ -86,43 +86,46 @@ int node__recon_start(node_sync *x, sfile *f)
 
 /* ---- receiving --------------------------------------------------------------------- */
 
-/* Whether ops of file are taken from this peer; a file this node does not
- * hold is taken (and tracked) by the rules of node_scope_takes_new. */
+/* Whether ops of file are taken from this peer (1) or refused (0). A file
+ * this node does not hold is taken (and tracked) by the rules of
+ * node_scope_takes_new (*is_new 1), or left for a later run when this
+ * run took all the new files it takes (*is_new 2: no refusal, nothing
+ * remembered). */
 static int accepts(node_sync *x, const uint8_t *file, int *is_new)
 {
   sfile *f = node__sf(x, file, 0);
   int rc;
 
   *is_new = 0;
-  if (f && f->scope)
+  if (f && (f->scope || f->take_only))
     return !f->out;
   if (f && f->out)
     return 0;
   if ((rc = node_file_epoch(x->s, file, (uint8_t[CRDT_EPOCH_LEN]){0})) == 0) {
     /* Held, but not in the scope this run began with: it may have come
-     * through another session since, or be a copy this node carries
-     * without keys (a first transfer cut short), which it completes from
-     * any peer it would take a new file from. */
-    int carried = 0;
-    if ((rc = node_scope_has(x->s, &x->peer, &x->o, x->now, file)) == 0 &&
-        node_scope_takes_new(&x->peer, &x->o) && (carried = node_scope_carried(x->s, file)) < 0)
-      return carried;
-    if (rc < 0)
+     * through another session since (judged again: then offered too), or
+     * be a copy this node carries without keys, a first transfer cut
+     * short, which it completes from a relay or an org given keys to it
+     * (taken, never offered). */
+    int only = 0;
+    if ((rc = node_scope_has(x->s, &x->peer, &x->o, x->now, file)) == 0)
+      only = rc = node_scope_completes(x->s, &x->peer, &x->o, file);
+    if (rc <= 0)
       return rc;
-    if (rc == 0 && !carried)
-      return 0;
     if (f == NULL && (f = node__sf(x, file, 1)) == NULL)
       return BT_ENOMEM;
-    f->scope = 1;
-    f->taken = (uint8_t)carried;
+    if (only)
+      f->take_only = 1;
+    else
+      f->scope = 1;
     return 1;
   }
   if (rc != BT_ENOFILE)
     return rc;
-  if (!node_scope_takes_new(&x->peer, &x->o) || x->new_files >= x->o.max_new_files)
+  if (!node_scope_takes_new(&x->peer, &x->o))
     return 0;
-  *is_new = 1;
-  return 1;
+  *is_new = x->new_files >= x->o.max_new_files ? 2 : 1;
+  return *is_new == 1;
 }
 
 static int refuse(node_sync *x, const uint8_t *file)
@@ -205,6 +208,10 @@ int node__take_envs(node_sync *x, const proto_sync_msg *m)
     if ((ok = accepts(x, files[i], &is_new)) < 0) {
       rc = ok;
       goto out;
+    }
+    if (ok == 0 && is_new == 2) {
+      x->st.ops_refused++; /* past the new-file cap: a later run takes it */
+      continue;
     }
     if (ok == 0) {
       if ((rc = refuse(x, files[i])) != 0)
@@ -339,7 +346,8 @@ static int frecon_done(node_sync *x, int leader)
       int is_new;
       if ((rc = accepts(x, file, &is_new)) < 0)
         return rc;
-      if (rc == 0 && !f->out) {
+      f = node__sf(x, file, 0); /* accepts may have grown the map */
+      if (rc == 0 && is_new != 2 && !f->out) {
         f->out = 1;
         f->out_owed = 1;
       }
@@ -451,6 +459,8 @@ static int vv_recv(node_sync *x, sfile *f, const proto_sync_section *s)
   MDB_txn *t;
   int rc;
 
+  f->vv_begun = 1;
+
   if (s->nvv > 0 && (vv = malloc(s->nvv * sizeof(*vv))) == NULL)
     return BT_ENOMEM;
   for (size_t i = 0; i < s->nvv; i++) {
@@ -491,12 +501,15 @@ static int named(node_sync *x, const uint8_t *file, sfile **f)
     (*f)->out_owed = !(*f)->out_told; /* remembered out: say so, once */
     return 0;
   }
-  if (*f && ((*f)->scope || (*f)->named_new))
+  if (*f && ((*f)->scope || (*f)->take_only || (*f)->named_new))
     return 1;
   if ((rc = accepts(x, file, &is_new)) < 0)
     return rc;
   if (rc == 0)
-    return refuse(x, file);
+    return is_new == 2 ? 0 : refuse(x, file); /* over the cap: a later run */
+  *f = node__sf(x, file, 0); /* accepts may have grown the map */
+  if (*f && ((*f)->scope || (*f)->take_only))
+    return 1; /* held after all */
   if (*f == NULL) {
     if (x->extra >= x->o.max_new_files)
       return 0; /* more new files than a run takes: the next run, unanswered */
@@ -535,10 +548,12 @@ int node__section(node_sync *x, const proto_sync_section *s)
   case PROTO_SYNC_S_FAST:
     if (x->ignore_claims)
       return BT_OK;
-    if (f == NULL || !f->scope) {
+    if (f == NULL || (!f->scope && !f->take_only)) {
       if ((rc = accepts(x, s->file, &is_new)) < 0)
         return rc;
-      return rc == 0 ? refuse(x, s->file) : BT_OK; /* new: its ops came whole */
+      if (rc == 0)
+        return is_new == 2 ? BT_OK : refuse(x, s->file);
+      return BT_OK; /* new: its ops came whole */
     }
     f->claimed = 1;
     f->claim_count = s->count;

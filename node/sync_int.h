@@ -40,11 +40,14 @@ typedef struct {
   uint8_t to_recon;   /* queued to start an op reconciliation */
   uint8_t probed;     /* new here: an envelope of it probed this run */
   uint8_t named_new;  /* the peer named it, we hold none of it (yet) */
-  uint8_t taken;      /* we took it from the peer this run (not ours to judge) */
+  uint8_t taken;      /* we took it new from the peer this run */
+  uint8_t take_only;  /* a copy we carry without keys: its ops are taken
+                         from this peer, none of ours offered to it */
   uint8_t quiet;      /* remembered as refused at this state: not offered,
                          but taken if the peer brings it up */
   uint8_t vv_owed;    /* a VV section to send */
   uint8_t vvs_in;     /* VV sections the peer sent for it this run */
+  uint8_t vv_begun;   /* a VV exchange for it began this run (either side) */
   uint8_t out_told;   /* we sent OUT for it */
   uint32_t judged;    /* 1 + the message index its scope was last confirmed at */
   uint8_t vv_lead;    /* we sent the first VV: we claim once the peer's comes */

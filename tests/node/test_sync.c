@@ -11,6 +11,7 @@
 #include "crdt/cert.h"
 #include "crdt/err.h"
 #include "node/parties.h"
+#include "node/syncpair.h"
 #include "node/share.h"
 #include "node/store.h"
 #include "node/sync.h"
@@ -31,126 +32,48 @@ static void teardown(void)
 
 TestSuite(node_sync, .init = setup, .fini = teardown);
 
-typedef struct {
-  node_sync *a, *b; /* a dialled */
-  node_sync_opts oa, ob;
-} link_t;
-
-static void link_open(link_t *l, party *a, party *b)
-{
-  node_sync_peer pa, pb;
-
-  party_peer(a, &pa);
-  party_peer(b, &pb);
-  cr_assert_eq(node_sync_new(&l->a, a->s, &pb, 1, &l->oa), BT_OK);
-  cr_assert_eq(node_sync_new(&l->b, b->s, &pa, 0, &l->ob), BT_OK);
-}
-
-static void link_close(link_t *l)
-{
-  node_sync_free(l->a);
-  node_sync_free(l->b);
-}
-
-/* One run from a's start to its end; returns the messages a sent (the
- * round trips). */
-static unsigned run(link_t *l)
-{
-  const uint8_t *m;
-  size_t len;
-  unsigned from_a = 0, total = 0;
-  int turn = 1; /* 1: the message is for b */
-
-  cr_assert_eq(node_sync_start(l->a, &m, &len), BT_OK);
-  cr_assert_gt(len, 0);
-  from_a = 1;
-  while (len > 0) {
-    cr_assert_lt(++total, 10000, "the run does not end");
-    cr_assert_eq(node_sync_recv(turn ? l->b : l->a, m, len, &m, &len), BT_OK);
-    turn = !turn;
-    if (len > 0 && turn == 1) /* a spoke again */
-      from_a++;
-  }
-  if (getenv("BT_SYNC_TRACE")) {
-    node_sync_stats sa, sb;
-    node_sync_get_stats(l->a, &sa);
-    node_sync_get_stats(l->b, &sb);
-    fprintf(stderr, "run: a sent %u msgs (%u total) fast=%d differ=%u a: sent %llu ops stored %llu dup %llu; b: sent %llu stored %llu dup %llu refused %llu buf %llu rej %llu\n", from_a, total + 1, sa.last_fast, sa.files_differ, (unsigned long long)sa.ops_sent, (unsigned long long)sa.ops_stored, (unsigned long long)sa.ops_dup, (unsigned long long)sb.ops_sent, (unsigned long long)sb.ops_stored, (unsigned long long)sb.ops_dup, (unsigned long long)sb.ops_refused, (unsigned long long)sb.ops_buffered, (unsigned long long)sb.ops_rejected);
-  }
-  cr_assert_not(node_sync_running(l->a));
-  cr_assert_not(node_sync_running(l->b));
-  return from_a;
-}
-
-static void same_state(party *a, party *b, const uint8_t *file)
-{
-  uint64_t ca, cb;
-  uint8_t sa[32], sb[32];
-
-  cr_assert_eq(node_sync_file_state(a->s, file, &ca, sa), BT_OK);
-  cr_assert_eq(node_sync_file_state(b->s, file, &cb, sb), BT_OK);
-  cr_assert_eq(ca, cb, "counts %llu and %llu", (unsigned long long)ca, (unsigned long long)cb);
-  cr_assert_arr_eq(sa, sb, 32);
-}
-
-static void grant(party *from, party *to, const uint8_t *file)
-{
-  node_grant_req g = party_consent_req(to, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
-  crdt_id id;
-
-  cr_assert_eq(node_grant_as(from->s, "dsl.jones", NODE_ROLE_DSL, file, &g, &id), BT_OK);
-}
-
-static int holds(party *p, const uint8_t *file)
-{
-  uint64_t c;
-  uint8_t s[32];
-
-  return node_sync_file_state(p->s, file, &c, s) == BT_OK;
-}
-
 Test(node_sync, a_granted_file_syncs_and_reads_and_the_next_run_is_fast)
 {
   uint8_t file[CRDT_FILE_LEN], secret[CRDT_FILE_LEN];
-  link_t l = {0};
+  sync_link l = {0};
   node_sync_stats st;
   unsigned rt;
 
   party_new_file(&school, file);
   cr_assert_eq(party_note(&school, file, "first visit", NULL), BT_OK);
-  grant(&school, &mash, file);
+  sync_grant(&school, &mash, file, CRDT_RIGHTS_WRITE, NULL);
   party_new_file(&school, secret); /* never shared */
   cr_assert_eq(party_note(&school, secret, "not for the MASH", NULL), BT_OK);
 
-  link_open(&l, &school, &mash);
-  run(&l);
-  same_state(&school, &mash, file);
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l);
+  sync_same_state(&school, &mash, file);
   cr_assert(party_shows(&mash, file, "first visit"));
-  cr_assert_not(holds(&mash, secret), "a file out of scope is not even named");
+  cr_assert_not(sync_holds(&mash, secret), "a file out of scope is not even named");
 
   /* news on the dialler's side: the fast path, two round trips at most */
   cr_assert_eq(party_note(&school, file, "second visit", NULL), BT_OK);
-  rt = run(&l);
+  rt = sync_run(&l);
   node_sync_get_stats(l.a, &st);
   cr_assert(st.last_fast);
   cr_assert_leq(rt, 2, "%u round trips", rt);
   cr_assert(party_shows(&mash, file, "second visit"));
-  same_state(&school, &mash, file);
+  sync_same_state(&school, &mash, file);
 
   /* news on the other side */
   cr_assert_eq(party_note(&mash, file, "strategy meeting", NULL), BT_OK);
-  rt = run(&l);
+  rt = sync_run(&l);
   node_sync_get_stats(l.a, &st);
   cr_assert(st.last_fast);
   cr_assert_leq(rt, 2, "%u round trips", rt);
   cr_assert(party_shows(&school, file, "strategy meeting"));
-  same_state(&school, &mash, file);
+  sync_same_state(&school, &mash, file);
 
   /* nothing new: one round trip */
-  rt = run(&l);
+  rt = sync_run(&l);
   cr_assert_eq(rt, 1);
-  cr_assert_not(holds(&mash, secret));
-  link_close(&l);
+  cr_assert_not(sync_holds(&mash, secret));
+  sync_link_close(&l);
 }
 
 /* Both sides write between runs; then one side writes much more. Every
@@ -158,18 +81,18 @@ Test(node_sync, a_granted_file_syncs_and_reads_and_the_next_run_is_fast)
 static void both_write(int no_fast, int ranges)
 {
   uint8_t file[CRDT_FILE_LEN];
-  link_t l = {0};
+  sync_link l = {0};
   node_sync_stats st;
 
   party_new_file(&school, file);
   for (int i = 0; i < 200; i++)
     cr_assert_eq(party_note(&school, file, "entry", NULL), BT_OK);
-  grant(&school, &mash, file);
+  sync_grant(&school, &mash, file, CRDT_RIGHTS_WRITE, NULL);
   l.oa.no_fast = l.ob.no_fast = no_fast;
   l.oa.ranges = l.ob.ranges = ranges;
-  link_open(&l, &school, &mash);
-  run(&l);
-  same_state(&school, &mash, file);
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l);
+  sync_same_state(&school, &mash, file);
   for (int i = 0; i < 5; i++) {
     char t[32];
     snprintf(t, sizeof t, "school %d", i);
@@ -177,17 +100,17 @@ static void both_write(int no_fast, int ranges)
     snprintf(t, sizeof t, "mash %d", i);
     cr_assert_eq(party_note(&mash, file, t, NULL), BT_OK);
   }
-  run(&l);
+  sync_run(&l);
   node_sync_get_stats(l.a, &st);
   cr_assert_eq(st.last_fast, !no_fast);
-  same_state(&school, &mash, file);
+  sync_same_state(&school, &mash, file);
   cr_assert(party_shows(&school, file, "mash 4"));
   cr_assert(party_shows(&mash, file, "school 4"));
   for (int i = 0; i < 40; i++)
     cr_assert_eq(party_note(&mash, file, "reply", NULL), BT_OK);
-  run(&l);
-  same_state(&school, &mash, file);
-  link_close(&l);
+  sync_run(&l);
+  sync_same_state(&school, &mash, file);
+  sync_link_close(&l);
 }
 
 Test(node_sync, both_sides_write_between_runs)
@@ -208,74 +131,74 @@ Test(node_sync, without_memory_ranges_find_the_difference)
 Test(node_sync, a_forgotten_peer_falls_back_to_the_full_path)
 {
   uint8_t file[CRDT_FILE_LEN];
-  link_t l = {0};
+  sync_link l = {0};
   node_sync_stats st;
   uint8_t dev[CRDT_PK_LEN];
 
   party_new_file(&school, file);
-  grant(&school, &mash, file);
-  link_open(&l, &school, &mash);
-  run(&l);
+  sync_grant(&school, &mash, file, CRDT_RIGHTS_WRITE, NULL);
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l);
   node_store_device(school.s, dev);
   cr_assert_eq(node_sync_forget(mash.s, dev), BT_OK); /* the MASH lost its memory */
   cr_assert_eq(party_note(&school, file, "after", NULL), BT_OK);
-  run(&l);
+  sync_run(&l);
   node_sync_get_stats(l.b, &st);
   cr_assert_not(st.last_fast);
-  same_state(&school, &mash, file);
+  sync_same_state(&school, &mash, file);
   cr_assert(party_shows(&mash, file, "after"));
   /* and the memories agree again */
   cr_assert_eq(party_note(&school, file, "later", NULL), BT_OK);
-  run(&l);
+  sync_run(&l);
   node_sync_get_stats(l.b, &st);
   cr_assert(st.last_fast);
-  link_close(&l);
+  sync_link_close(&l);
 }
 
 Test(node_sync, a_relay_carries_what_it_cannot_read)
 {
   party relay;
   uint8_t file[CRDT_FILE_LEN], own[CRDT_FILE_LEN];
-  link_t l1 = {0}, l2 = {0};
+  sync_link l1 = {0}, l2 = {0};
   node_secret *k;
   uint8_t epoch[CRDT_EPOCH_LEN];
 
   party_join(&la, &relay, "County Hall", CRDT_ORG_LA);
   party_new_file(&school, file);
   cr_assert_eq(party_note(&school, file, "moving school", NULL), BT_OK);
-  grant(&school, &other, file);
+  sync_grant(&school, &other, file, CRDT_RIGHTS_WRITE, NULL);
   party_new_file(&school, own); /* not shared: the relay never gets it */
 
   l1.ob.relay_all = 1; /* school dials the relay */
-  link_open(&l1, &school, &relay);
-  run(&l1);
-  cr_assert(holds(&relay, file));
-  cr_assert_not(holds(&relay, own));
+  sync_link_open(&l1, &school, &relay);
+  sync_run(&l1);
+  cr_assert(sync_holds(&relay, file));
+  cr_assert_not(sync_holds(&relay, own));
   cr_assert_eq(node_file_epoch(relay.s, file, epoch), BT_OK);
   cr_assert_neq(node_file_key(relay.s, file, epoch, &k), BT_OK, "the relay holds no key");
 
   l2.ob.relay_all = 1; /* the other school dials it too */
-  link_open(&l2, &other, &relay);
-  run(&l2);
-  same_state(&school, &other, file);
+  sync_link_open(&l2, &other, &relay);
+  sync_run(&l2);
+  sync_same_state(&school, &other, file);
   cr_assert(party_shows(&other, file, "moving school"));
-  cr_assert_not(holds(&other, own));
+  cr_assert_not(sync_holds(&other, own));
 
   /* the reply comes back the same way */
   cr_assert_eq(party_note(&other, file, "received", NULL), BT_OK);
-  run(&l2);
-  run(&l1);
+  sync_run(&l2);
+  sync_run(&l1);
   cr_assert(party_shows(&school, file, "received"));
-  same_state(&school, &other, file);
-  link_close(&l1);
-  link_close(&l2);
+  sync_same_state(&school, &other, file);
+  sync_link_close(&l1);
+  sync_link_close(&l2);
   party_close(&relay);
 }
 
 Test(node_sync, a_revoked_org_is_offered_nothing_more)
 {
   uint8_t file[CRDT_FILE_LEN];
-  link_t l = {0};
+  sync_link l = {0};
   node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
   crdt_id gid;
   uint64_t c0, c1;
@@ -283,53 +206,53 @@ Test(node_sync, a_revoked_org_is_offered_nothing_more)
 
   party_new_file(&school, file);
   cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &g, &gid), BT_OK);
-  link_open(&l, &school, &mash);
-  run(&l);
-  cr_assert(holds(&mash, file));
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l);
+  cr_assert(sync_holds(&mash, file));
   cr_assert_eq(node_sync_file_state(mash.s, file, &c0, s), BT_OK);
   cr_assert_eq(node_revoke_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &gid, "ended"),
                BT_OK);
   cr_assert_eq(party_note(&school, file, "after the revoke", NULL), BT_OK);
-  run(&l);
+  sync_run(&l);
   cr_assert_eq(node_sync_file_state(mash.s, file, &c1, s), BT_OK);
   cr_assert_eq(c0, c1, "nothing more reached the MASH");
   cr_assert_not(party_shows(&mash, file, "after the revoke"));
-  link_close(&l);
+  sync_link_close(&l);
 }
 
 Test(node_sync, messages_out_of_turn_are_refused)
 {
   uint8_t file[CRDT_FILE_LEN];
-  link_t l = {0};
+  sync_link l = {0};
   const uint8_t *m, *r;
   size_t len, rlen;
   uint8_t *copy;
 
   party_new_file(&school, file);
-  grant(&school, &mash, file);
-  link_open(&l, &school, &mash);
+  sync_grant(&school, &mash, file, CRDT_RIGHTS_WRITE, NULL);
+  sync_link_open(&l, &school, &mash);
   cr_assert_eq(node_sync_start(l.a, &m, &len), BT_OK);
   copy = malloc(len);
   memcpy(copy, m, len);
   cr_assert_eq(node_sync_recv(l.b, copy, len, &r, &rlen), BT_OK);
   cr_assert_eq(node_sync_recv(l.b, copy, len, &r, &rlen), BT_ESEQ, "a duplicate");
   free(copy);
-  link_close(&l);
+  sync_link_close(&l);
 }
 
 Test(node_sync, an_op_waiting_for_its_parent_is_released_by_the_next_run)
 {
   uint8_t file[CRDT_FILE_LEN];
-  link_t l = {0};
+  sync_link l = {0};
   crdt_id parent, child;
   crdt_op *op;
   node_ingest_result res;
   size_t missing = 0;
 
   party_new_file(&school, file);
-  grant(&school, &mash, file);
-  link_open(&l, &school, &mash);
-  run(&l);
+  sync_grant(&school, &mash, file, CRDT_RIGHTS_WRITE, NULL);
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l);
   cr_assert_eq(party_note(&school, file, "parent", &parent), BT_OK);
   cr_assert_eq(party_note(&school, file, "child", &child), BT_OK);
   /* the MASH got the child alone, by another way: it waits for its parent */
@@ -339,11 +262,11 @@ Test(node_sync, an_op_waiting_for_its_parent_is_released_by_the_next_run)
   cr_assert_eq(res.status, NODE_BUFFERED);
   cr_assert_eq(node_missing(mash.s, file, NULL, 0, &missing), BT_OK);
   cr_assert_eq(missing, 1);
-  run(&l);
+  sync_run(&l);
   cr_assert(party_shows(&mash, file, "parent"));
   cr_assert(party_shows(&mash, file, "child"));
   cr_assert_eq(node_missing(mash.s, file, NULL, 0, &missing), BT_OK);
   cr_assert_eq(missing, 0);
-  same_state(&school, &mash, file);
-  link_close(&l);
+  sync_same_state(&school, &mash, file);
+  sync_link_close(&l);
 }

@@ -19,6 +19,7 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* ASan's allocator */
 #include "crdt/op.h"
 #include "node/org.h"
 #include "node/parties.h"
+#include "node/syncpair.h"
 #include "node/share.h"
 #include "node/store.h"
 #include "node/sync.h"
@@ -40,130 +41,6 @@ static void teardown(void)
 TestSuite(sync_review, .init = setup, .fini = teardown);
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-typedef struct {
-  node_sync *a, *b; /* a dialled */
-  node_sync_opts oa, ob;
-} link_t;
-
-static void link_open(link_t *l, party *a, party *b)
-{
-  node_sync_peer pa, pb;
-
-  party_peer(a, &pa);
-  party_peer(b, &pb);
-  cr_assert_eq(node_sync_new(&l->a, a->s, &pb, 1, &l->oa), BT_OK);
-  cr_assert_eq(node_sync_new(&l->b, b->s, &pa, 0, &l->ob), BT_OK);
-}
-
-static void link_close(link_t *l)
-{
-  node_sync_free(l->a);
-  node_sync_free(l->b);
-}
-
-/* One honest run, a's start to its end. */
-static void run(link_t *l)
-{
-  const uint8_t *m;
-  size_t len;
-  unsigned total = 0;
-  int turn = 1;
-
-  cr_assert_eq(node_sync_start(l->a, &m, &len), BT_OK);
-  while (len > 0) {
-    cr_assert_lt(++total, 10000, "the run does not end");
-    int rc = node_sync_recv(turn ? l->b : l->a, m, len, &m, &len);
-    cr_assert_eq(rc, BT_OK, "%s", bt_errname(rc));
-    turn = !turn;
-  }
-}
-
-static void grant(party *from, party *to, const uint8_t *file, uint32_t rights, crdt_id *gid)
-{
-  node_grant_req g = party_consent_req(to, rights, CRDT_HISTORY_ALL);
-  crdt_id id;
-
-  cr_assert_eq(node_grant_as(from->s, "dsl.jones", NODE_ROLE_DSL, file, &g, gid ? gid : &id),
-               BT_OK);
-}
-
-static int holds(party *p, const uint8_t *file)
-{
-  uint64_t c;
-  uint8_t s[32];
-
-  return node_sync_file_state(p->s, file, &c, s) == BT_OK;
-}
-
-static uint64_t count_of(party *p, const uint8_t *file)
-{
-  uint64_t c = 0;
-  uint8_t s[32];
-
-  cr_assert_eq(node_sync_file_state(p->s, file, &c, s), BT_OK);
-  return c;
-}
-
-/* The hostile side of a session, as the dialler: builds messages by hand. */
-typedef struct {
-  proto_sync_enc *e;
-  uint32_t run, n;
-} forge;
-
-static void forge_begin(forge *f, uint32_t run, uint32_t n)
-{
-  f->run = run;
-  f->n = n;
-  cr_assert_eq(proto_sync_enc_new(&f->e, run, n, n == 0 ? PROTO_SYNC_START : 0, NULL,
-                                  (bt_bytes){NULL, 0}),
-               BT_OK);
-}
-
-static void forge_section(forge *f, const proto_sync_section *s)
-{
-  int rc = proto_sync_enc_section(f->e, s);
-  cr_assert_eq(rc, BT_OK, "%s", bt_errname(rc));
-}
-
-static void forge_env(forge *f, const uint8_t *p, size_t len)
-{
-  cr_assert_eq(proto_sync_enc_env(f->e, p, len), BT_OK);
-}
-
-/* Finishes the message and hands it to the victim; returns its answer
- * decoded (free with proto_sync_msg_free), or asserts rc. */
-static int forge_send(forge *f, node_sync *victim, proto_sync_msg *answer)
-{
-  uint8_t *m;
-  size_t len, olen = 0;
-  const uint8_t *out;
-  int kind, rc;
-
-  cr_assert_eq(proto_sync_enc_finish(f->e, &m, &len), BT_OK);
-  proto_sync_enc_free(f->e);
-  f->e = NULL;
-  rc = node_sync_recv(victim, m, len, &out, &olen);
-  free(m);
-  memset(answer, 0, sizeof(*answer));
-  if (rc == BT_OK && olen > 0)
-    cr_assert_eq(proto_sync_decode(out, olen, &kind, answer), BT_OK);
-  return rc;
-}
-
-/* How many of the answer's envelopes are ops of file. */
-static size_t envs_of(const proto_sync_msg *m, const uint8_t *file)
-{
-  size_t n = 0;
-
-  for (size_t i = 0; i < m->nenvs; i++) {
-    crdt_op *op;
-    cr_assert_eq(crdt_op_decode(m->envs[i].p, m->envs[i].len, &op), BT_OK);
-    n += memcmp(op->h.file, file, CRDT_FILE_LEN) == 0;
-    crdt_op_free(op);
-  }
-  return n;
-}
 
 /* Every stored envelope of file at p, in the store's (hour, id) order. */
 static size_t file_envs(party *p, const uint8_t *file, crdt_op ***out)
@@ -216,25 +93,25 @@ Test(sync_review, max_new_files_holds_within_one_message)
   node_sync_opts o = {.max_new_files = 2};
   node_sync *victim;
   proto_sync_msg ans;
-  forge f;
+  sync_forge f;
   unsigned held = 0;
 
   for (int i = 0; i < NF; i++)
     party_new_file(&mash, files[i]);
   party_peer(&mash, &pm);
   cr_assert_eq(node_sync_new(&victim, school.s, &pm, 0, &o), BT_OK);
-  forge_begin(&f, 1, 0);
+  sync_forge_begin(&f, 1, 0);
   for (int i = 0; i < NF; i++) {
     crdt_op **ops;
     size_t n = file_envs(&mash, files[i], &ops);
     for (size_t k = 0; k < n; k++)
-      forge_env(&f, ops[k]->env, ops[k]->env_len);
+      sync_forge_env(&f, ops[k]->env, ops[k]->env_len);
     ops_free(ops, n);
   }
-  cr_assert_eq(forge_send(&f, victim, &ans), BT_OK);
+  cr_assert_eq(sync_forge_send(&f, victim, &ans), BT_OK);
   proto_sync_msg_free(&ans);
   for (int i = 0; i < NF; i++)
-    held += holds(&school, files[i]);
+    held += sync_holds(&school, files[i]);
   node_sync_free(victim);
   cr_assert_leq(held, 2, "max_new_files is 2 but one message made the school take %u new files",
                 held);
@@ -253,32 +130,32 @@ Test(sync_review, a_file_is_queued_once_however_many_vv_sections_name_it)
   node_sync_peer pm;
   node_sync *victim;
   proto_sync_msg ans;
-  forge f;
+  sync_forge f;
   uint64_t count;
   size_t sent;
 
   party_new_file(&school, file);
   for (int i = 0; i < 20; i++)
     cr_assert_eq(party_note(&school, file, "entry", NULL), BT_OK);
-  grant(&school, &mash, file, CRDT_RIGHTS_READ, NULL);
-  count = count_of(&school, file);
+  sync_grant(&school, &mash, file, CRDT_RIGHTS_READ, NULL);
+  count = sync_count(&school, file);
   party_peer(&mash, &pm);
   cr_assert_eq(node_sync_new(&victim, school.s, &pm, 0, NULL), BT_OK);
-  forge_begin(&f, 1, 0);
+  sync_forge_begin(&f, 1, 0);
   for (int i = 0; i < 100; i++) {
     proto_sync_section s = {.what = PROTO_SYNC_S_VV};
     memcpy(s.file, file, CRDT_FILE_LEN);
-    forge_section(&f, &s);
+    sync_forge_section(&f, &s);
   }
   /* Either the message is refused whole (a peer naming a file's vector
    * more than once a run is not honest) or the file goes out once. */
-  int rc = forge_send(&f, victim, &ans);
+  int rc = sync_forge_send(&f, victim, &ans);
   if (rc != BT_OK) {
     cr_assert_eq(rc, BT_EPROTO, "%s", bt_errname(rc));
     node_sync_free(victim);
     return;
   }
-  sent = envs_of(&ans, file);
+  sent = sync_envs_of(&ans, file);
   proto_sync_msg_free(&ans);
   node_sync_free(victim);
   cr_assert_leq(sent, count, "the file has %llu ops; the school answered with %zu of its envelopes",
@@ -337,28 +214,28 @@ Test(sync_review, a_forged_public_epoch_does_not_offer_a_private_file_to_everyon
   node_sync_peer pm;
   node_sync *victim;
   proto_sync_msg ans;
-  forge f;
+  sync_forge f;
   crdt_op *evil;
-  link_t l = {0};
+  sync_link l = {0};
 
   party_new_file(&school, file);
   cr_assert_eq(party_note(&school, file, "private", NULL), BT_OK);
-  grant(&school, &mash, file, CRDT_RIGHTS_READ, NULL);
+  sync_grant(&school, &mash, file, CRDT_RIGHTS_READ, NULL);
   crdt_public_epoch(file, pub);
   evil = forged_op(&school, file, pub);
   party_peer(&mash, &pm);
   cr_assert_eq(node_sync_new(&victim, school.s, &pm, 0, NULL), BT_OK);
-  forge_begin(&f, 1, 0);
-  forge_env(&f, evil->env, evil->env_len);
-  cr_assert_eq(forge_send(&f, victim, &ans), BT_OK);
+  sync_forge_begin(&f, 1, 0);
+  sync_forge_env(&f, evil->env, evil->env_len);
+  cr_assert_eq(sync_forge_send(&f, victim, &ans), BT_OK);
   proto_sync_msg_free(&ans);
   node_sync_free(victim);
   crdt_op_free(evil);
 
-  link_open(&l, &school, &other); /* Elm Academy: no grant at all */
-  run(&l);
-  link_close(&l);
-  cr_assert_not(holds(&other, file),
+  sync_link_open(&l, &school, &other); /* Elm Academy: no grant at all */
+  sync_run(&l);
+  sync_link_close(&l);
+  cr_assert_not(sync_holds(&other, file),
                 "a peer with no grant was given the file (its id, op ids and ciphertext)");
 }
 
@@ -367,17 +244,17 @@ Test(sync_review, a_forged_public_epoch_does_not_offer_a_private_file_to_everyon
 Test(sync_review, a_forged_public_epoch_keeps_a_revoked_org_receiving)
 {
   uint8_t file[CRDT_FILE_LEN], pub[CRDT_EPOCH_LEN];
-  link_t l = {0};
+  sync_link l = {0};
   crdt_id gid;
   crdt_op *evil;
   node_ingest_result res;
   uint64_t c0, c1;
 
   party_new_file(&school, file);
-  grant(&school, &mash, file, CRDT_RIGHTS_READ, &gid);
-  link_open(&l, &school, &mash);
-  run(&l);
-  cr_assert(holds(&mash, file));
+  sync_grant(&school, &mash, file, CRDT_RIGHTS_READ, &gid);
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l);
+  cr_assert(sync_holds(&mash, file));
   /* MASH authors the forged op in its copy; the next run carries it. */
   crdt_public_epoch(file, pub);
   evil = forged_op(&mash, file, pub);
@@ -385,16 +262,16 @@ Test(sync_review, a_forged_public_epoch_keeps_a_revoked_org_receiving)
   cr_assert_eq(res.status, NODE_STORED);
   crdt_op_free(evil);
   l.oa.no_fast = 1;
-  link_close(&l);
-  link_open(&l, &school, &mash);
-  run(&l);
-  cr_assert_eq(count_of(&school, file), count_of(&mash, file));
-  c0 = count_of(&mash, file);
+  sync_link_close(&l);
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l);
+  cr_assert_eq(sync_count(&school, file), sync_count(&mash, file));
+  c0 = sync_count(&mash, file);
   cr_assert_eq(node_revoke_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &gid, "ended"), BT_OK);
   cr_assert_eq(party_note(&school, file, "after the revoke", NULL), BT_OK);
-  run(&l);
-  c1 = count_of(&mash, file);
-  link_close(&l);
+  sync_run(&l);
+  c1 = sync_count(&mash, file);
+  sync_link_close(&l);
   cr_assert_eq(c0, c1, "the revoked MASH still received %llu more ops",
                (unsigned long long)(c1 - c0));
 }
@@ -411,23 +288,23 @@ Test(sync_review, a_forged_public_epoch_keeps_a_revoked_org_receiving)
 Test(sync_review, a_file_shared_after_the_last_run_arrives_on_the_next_fast_run)
 {
   uint8_t f1[CRDT_FILE_LEN], f2[CRDT_FILE_LEN];
-  link_t l = {0};
+  sync_link l = {0};
   node_sync_stats sa, sb;
 
   party_new_file(&school, f1);
-  grant(&school, &mash, f1, CRDT_RIGHTS_READ, NULL);
-  link_open(&l, &school, &mash);
-  run(&l);
-  cr_assert(holds(&mash, f1));
+  sync_grant(&school, &mash, f1, CRDT_RIGHTS_READ, NULL);
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l);
+  cr_assert(sync_holds(&mash, f1));
   party_new_file(&school, f2);
   cr_assert_eq(party_note(&school, f2, "new referral", NULL), BT_OK);
-  grant(&school, &mash, f2, CRDT_RIGHTS_READ, NULL);
-  run(&l);
+  sync_grant(&school, &mash, f2, CRDT_RIGHTS_READ, NULL);
+  sync_run(&l);
   node_sync_get_stats(l.a, &sa);
   node_sync_get_stats(l.b, &sb);
-  link_close(&l);
+  sync_link_close(&l);
   cr_assert(sa.last_fast, "the run took the fast path");
-  cr_assert(holds(&mash, f2),
+  cr_assert(sync_holds(&mash, f2),
             "the newly shared file did not arrive (school sent %llu ops, MASH rejected %llu)",
             (unsigned long long)sa.ops_sent, (unsigned long long)sb.ops_rejected);
 }
@@ -449,8 +326,8 @@ Test(sync_review, a_file_named_before_it_is_held_is_not_offered_out_of_scope)
   node_sync *victim;
   proto_sync_msg ans;
   proto_sync_section s = {.what = PROTO_SYNC_S_VV};
-  forge f;
-  link_t l = {0};
+  sync_forge f;
+  sync_link l = {0};
   size_t leaked;
 
   party_new_file(&school, file);
@@ -458,22 +335,22 @@ Test(sync_review, a_file_named_before_it_is_held_is_not_offered_out_of_scope)
   memcpy(s.file, file, CRDT_FILE_LEN);
   party_peer(&mash, &pm);
   cr_assert_eq(node_sync_new(&victim, other.s, &pm, 0, NULL), BT_OK);
-  forge_begin(&f, 1, 0);
-  forge_section(&f, &s);
-  cr_assert_eq(forge_send(&f, victim, &ans), BT_OK);
+  sync_forge_begin(&f, 1, 0);
+  sync_forge_section(&f, &s);
+  cr_assert_eq(sync_forge_send(&f, victim, &ans), BT_OK);
   proto_sync_msg_free(&ans);
 
   /* the school shares the file with Elm, over another session */
-  grant(&school, &other, file, CRDT_RIGHTS_READ, NULL);
-  link_open(&l, &school, &other);
-  run(&l);
-  link_close(&l);
-  cr_assert(holds(&other, file));
+  sync_grant(&school, &other, file, CRDT_RIGHTS_READ, NULL);
+  sync_link_open(&l, &school, &other);
+  sync_run(&l);
+  sync_link_close(&l);
+  cr_assert(sync_holds(&other, file));
 
-  forge_begin(&f, 1, 2);
-  forge_section(&f, &s);
-  cr_assert_eq(forge_send(&f, victim, &ans), BT_OK);
-  leaked = envs_of(&ans, file);
+  sync_forge_begin(&f, 1, 2);
+  sync_forge_section(&f, &s);
+  cr_assert_eq(sync_forge_send(&f, victim, &ans), BT_OK);
+  leaked = sync_envs_of(&ans, file);
   proto_sync_msg_free(&ans);
   node_sync_free(victim);
   cr_assert_eq(leaked, 0, "Elm sent MASH %zu ops of a file shared only with Elm", leaked);
@@ -491,20 +368,20 @@ Test(sync_review, out_sections_for_unknown_files_do_not_grow_memory_without_boun
   node_sync_peer pm;
   node_sync *victim;
   proto_sync_msg ans;
-  forge f;
+  sync_forge f;
   size_t before, after, grown;
 
   party_peer(&mash, &pm);
   cr_assert_eq(node_sync_new(&victim, school.s, &pm, 0, NULL), BT_OK);
   before = heap_bytes();
   for (uint32_t m = 0; m < 40; m++) {
-    forge_begin(&f, 1, 2 * m);
+    sync_forge_begin(&f, 1, 2 * m);
     for (int i = 0; i < 8000; i++) {
       proto_sync_section s = {.what = PROTO_SYNC_S_OUT};
       randombytes_buf(s.file, CRDT_FILE_LEN);
-      forge_section(&f, &s);
+      sync_forge_section(&f, &s);
     }
-    cr_assert_eq(forge_send(&f, victim, &ans), BT_OK);
+    cr_assert_eq(sync_forge_send(&f, victim, &ans), BT_OK);
     proto_sync_msg_free(&ans);
     cr_assert(node_sync_running(victim));
   }
@@ -530,27 +407,27 @@ Test(sync_review, a_revocation_during_a_run_stops_the_flow_to_the_revoked_org)
   node_sync *victim;
   proto_sync_msg ans;
   proto_sync_section s = {.what = PROTO_SYNC_S_VV};
-  forge f;
+  sync_forge f;
   crdt_id gid, after;
   int leaked = 0;
 
   party_new_file(&school, file);
   cr_assert_eq(party_note(&school, file, "before", NULL), BT_OK);
-  grant(&school, &mash, file, CRDT_RIGHTS_READ, &gid);
+  sync_grant(&school, &mash, file, CRDT_RIGHTS_READ, &gid);
   memcpy(s.file, file, CRDT_FILE_LEN);
   party_peer(&mash, &pm);
   cr_assert_eq(node_sync_new(&victim, school.s, &pm, 0, NULL), BT_OK);
-  forge_begin(&f, 1, 0); /* not IDLE: the run goes on */
-  forge_section(&f, &s);
-  cr_assert_eq(forge_send(&f, victim, &ans), BT_OK);
+  sync_forge_begin(&f, 1, 0); /* not IDLE: the run goes on */
+  sync_forge_section(&f, &s);
+  cr_assert_eq(sync_forge_send(&f, victim, &ans), BT_OK);
   proto_sync_msg_free(&ans);
 
   cr_assert_eq(node_revoke_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &gid, "ended"), BT_OK);
   cr_assert_eq(party_note(&school, file, "after the revoke", &after), BT_OK);
 
-  forge_begin(&f, 1, 2);
-  forge_section(&f, &s);
-  cr_assert_eq(forge_send(&f, victim, &ans), BT_OK);
+  sync_forge_begin(&f, 1, 2);
+  sync_forge_section(&f, &s);
+  cr_assert_eq(sync_forge_send(&f, victim, &ans), BT_OK);
   for (size_t i = 0; i < ans.nenvs; i++) {
     crdt_op *op;
     cr_assert_eq(crdt_op_decode(ans.envs[i].p, ans.envs[i].len, &op), BT_OK);

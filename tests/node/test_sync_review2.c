@@ -15,6 +15,7 @@
 #include "crdt/op.h"
 #include "node/org.h"
 #include "node/parties.h"
+#include "node/syncpair.h"
 #include "node/share.h"
 #include "node/store.h"
 #include "node/sync.h"
@@ -37,113 +38,6 @@ TestSuite(sync_review2, .init = setup, .fini = teardown);
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-typedef struct {
-  node_sync *a, *b; /* a dialled */
-  node_sync_opts oa, ob;
-} link_t;
-
-static void link_open(link_t *l, party *a, party *b)
-{
-  node_sync_peer pa, pb;
-
-  party_peer(a, &pa);
-  party_peer(b, &pb);
-  cr_assert_eq(node_sync_new(&l->a, a->s, &pb, 1, &l->oa), BT_OK);
-  cr_assert_eq(node_sync_new(&l->b, b->s, &pa, 0, &l->ob), BT_OK);
-}
-
-static void link_close(link_t *l)
-{
-  node_sync_free(l->a);
-  node_sync_free(l->b);
-}
-
-/* One honest run, a's start to its end. */
-static void run(link_t *l)
-{
-  const uint8_t *m;
-  size_t len;
-  unsigned total = 0;
-  int turn = 1;
-
-  cr_assert_eq(node_sync_start(l->a, &m, &len), BT_OK);
-  while (len > 0) {
-    cr_assert_lt(++total, 10000, "the run does not end");
-    int rc = node_sync_recv(turn ? l->b : l->a, m, len, &m, &len);
-    cr_assert_eq(rc, BT_OK, "%s", bt_errname(rc));
-    turn = !turn;
-  }
-  cr_assert_not(node_sync_running(l->a));
-  cr_assert_not(node_sync_running(l->b));
-}
-
-static void grant(party *from, party *to, const uint8_t *file, crdt_id *gid)
-{
-  node_grant_req g = party_consent_req(to, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
-  crdt_id id;
-
-  cr_assert_eq(node_grant_as(from->s, "dsl.jones", NODE_ROLE_DSL, file, &g, gid ? gid : &id),
-               BT_OK);
-}
-
-static int holds(party *p, const uint8_t *file)
-{
-  uint64_t c;
-  uint8_t s[32];
-
-  return node_sync_file_state(p->s, file, &c, s) == BT_OK;
-}
-
-typedef struct {
-  proto_sync_enc *e;
-} forge;
-
-static void forge_begin(forge *f, uint32_t run, uint32_t n)
-{
-  cr_assert_eq(proto_sync_enc_new(&f->e, run, n, n == 0 ? PROTO_SYNC_START : 0, NULL,
-                                  (bt_bytes){NULL, 0}),
-               BT_OK);
-}
-
-static void forge_section(forge *f, const proto_sync_section *s)
-{
-  int rc = proto_sync_enc_section(f->e, s);
-  cr_assert_eq(rc, BT_OK, "%s", bt_errname(rc));
-}
-
-/* Finishes the message and hands it to the victim; its answer decoded. */
-static int forge_send(forge *f, node_sync *victim, proto_sync_msg *answer)
-{
-  uint8_t *m;
-  size_t len, olen = 0;
-  const uint8_t *out;
-  int kind, rc;
-
-  cr_assert_eq(proto_sync_enc_finish(f->e, &m, &len), BT_OK);
-  proto_sync_enc_free(f->e);
-  f->e = NULL;
-  rc = node_sync_recv(victim, m, len, &out, &olen);
-  free(m);
-  memset(answer, 0, sizeof(*answer));
-  if (rc == BT_OK && olen > 0)
-    cr_assert_eq(proto_sync_decode(out, olen, &kind, answer), BT_OK);
-  return rc;
-}
-
-/* How many of the answer's envelopes are ops of file. */
-static size_t envs_of(const proto_sync_msg *m, const uint8_t *file)
-{
-  size_t n = 0;
-
-  for (size_t i = 0; i < m->nenvs; i++) {
-    crdt_op *op;
-    cr_assert_eq(crdt_op_decode(m->envs[i].p, m->envs[i].len, &op), BT_OK);
-    n += memcmp(op->h.file, file, CRDT_FILE_LEN) == 0;
-    crdt_op_free(op);
-  }
-  return n;
-}
-
 /* ---- 1. a relay gives a carried file to any org that names it --------------- */
 
 /* The LA relay (relay for all) carries a file the school shared with MASH
@@ -163,27 +57,27 @@ Test(sync_review2, a_relay_offers_a_carried_file_only_to_orgs_with_a_keybox_in_i
   node_sync *victim;
   proto_sync_msg ans;
   proto_sync_section s = {.what = PROTO_SYNC_S_VV};
-  link_t l = {0};
-  forge f;
+  sync_link l = {0};
+  sync_forge f;
   size_t leaked;
 
   party_join(&la, &relay, "County Hall", CRDT_ORG_LA);
   party_new_file(&school, file);
   cr_assert_eq(party_note(&school, file, "for MASH only", NULL), BT_OK);
-  grant(&school, &mash, file, NULL);
+  sync_grant(&school, &mash, file, CRDT_RIGHTS_READ, NULL);
   l.ob.relay_all = 1; /* the school dials the relay, which carries the file */
-  link_open(&l, &school, &relay);
-  run(&l);
-  link_close(&l);
-  cr_assert(holds(&relay, file));
+  sync_link_open(&l, &school, &relay);
+  sync_run(&l);
+  sync_link_close(&l);
+  cr_assert(sync_holds(&relay, file));
 
   party_peer(&other, &pe);
   cr_assert_eq(node_sync_new(&victim, relay.s, &pe, 0, &ro), BT_OK);
   memcpy(s.file, file, CRDT_FILE_LEN);
-  forge_begin(&f, 1, 0);
-  forge_section(&f, &s);
-  cr_assert_eq(forge_send(&f, victim, &ans), BT_OK);
-  leaked = envs_of(&ans, file);
+  sync_forge_begin(&f, 1, 0);
+  sync_forge_section(&f, &s);
+  cr_assert_eq(sync_forge_send(&f, victim, &ans), BT_OK);
+  leaked = sync_envs_of(&ans, file);
   proto_sync_msg_free(&ans);
   node_sync_free(victim);
   party_close(&relay);
@@ -205,22 +99,22 @@ Test(sync_review2, a_half_received_file_is_not_offered_to_an_org_without_a_grant
   node_sync *victim;
   proto_sync_msg ans;
   proto_sync_section s = {.what = PROTO_SYNC_S_VV};
-  forge f;
+  sync_forge f;
   size_t leaked;
 
   party_new_file(&school, file);
   cr_assert_eq(party_note(&school, file, "for Elm only", NULL), BT_OK);
   party_sync(&school, &other, file); /* the part that came before the keybox */
-  grant(&school, &other, file, NULL);
-  cr_assert(holds(&other, file));
+  sync_grant(&school, &other, file, CRDT_RIGHTS_READ, NULL);
+  cr_assert(sync_holds(&other, file));
 
   party_peer(&mash, &pm);
   cr_assert_eq(node_sync_new(&victim, other.s, &pm, 0, NULL), BT_OK);
   memcpy(s.file, file, CRDT_FILE_LEN);
-  forge_begin(&f, 1, 0);
-  forge_section(&f, &s);
-  cr_assert_eq(forge_send(&f, victim, &ans), BT_OK);
-  leaked = envs_of(&ans, file);
+  sync_forge_begin(&f, 1, 0);
+  sync_forge_section(&f, &s);
+  cr_assert_eq(sync_forge_send(&f, victim, &ans), BT_OK);
+  leaked = sync_envs_of(&ans, file);
   proto_sync_msg_free(&ans);
   node_sync_free(victim);
   cr_assert_eq(leaked, 0, "Elm sent MASH %zu ops of a file never shared with MASH", leaked);
@@ -241,7 +135,7 @@ Test(sync_review2, a_file_beyond_the_new_file_cap_arrives_in_a_later_run)
 {
   uint8_t f1[CRDT_FILE_LEN], f2[CRDT_FILE_LEN], tmp[CRDT_FILE_LEN];
   char big[2001];
-  link_t l = {0};
+  sync_link l = {0};
   node_sync_stats sb;
 
   memset(big, 'x', sizeof(big) - 1);
@@ -256,26 +150,26 @@ Test(sync_review2, a_file_beyond_the_new_file_cap_arrives_in_a_later_run)
   for (int i = 0; i < 45; i++) /* ~90 KB with 2 KB notes: more than one 64 KiB message */
     cr_assert_eq(party_note(&school, f1, big, NULL), BT_OK);
   cr_assert_eq(party_note(&school, f2, "the second referral", NULL), BT_OK);
-  grant(&school, &mash, f1, NULL);
-  grant(&school, &mash, f2, NULL);
+  sync_grant(&school, &mash, f1, CRDT_RIGHTS_READ, NULL);
+  sync_grant(&school, &mash, f2, CRDT_RIGHTS_READ, NULL);
 
   l.oa.max_message = NODE_SYNC_MSG_MIN;
   l.ob.max_new_files = 1;
-  link_open(&l, &school, &mash);
-  run(&l);
-  cr_assert(holds(&mash, f1));
-  cr_assert_not(holds(&mash, f2), "the cap let the second file in (the premise fails)");
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l);
+  cr_assert(sync_holds(&mash, f1));
+  cr_assert_not(sync_holds(&mash, f2), "the cap let the second file in (the premise fails)");
   node_sync_get_stats(l.b, &sb);
   cr_assert_gt(sb.ops_refused, 0, "MASH refused none of the second file (the premise fails)");
-  run(&l); /* fast */
-  link_close(&l);
+  sync_run(&l); /* fast */
+  sync_link_close(&l);
   l.oa.no_fast = 1;
-  link_open(&l, &school, &mash);
-  run(&l); /* full */
-  run(&l);
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l); /* full */
+  sync_run(&l);
   node_sync_get_stats(l.b, &sb);
-  link_close(&l);
-  cr_assert(holds(&mash, f2),
+  sync_link_close(&l);
+  cr_assert(sync_holds(&mash, f2),
             "after three more runs MASH still lacks the second file (MASH took %u new files, "
             "refused %llu ops)",
             sb.files_new, (unsigned long long)sb.ops_refused);
@@ -288,7 +182,7 @@ static void cap_setup(uint8_t f1[CRDT_FILE_LEN], uint8_t f2[CRDT_FILE_LEN])
 {
   uint8_t tmp[CRDT_FILE_LEN];
   char big[2001];
-  link_t l = {0};
+  sync_link l = {0};
 
   memset(big, 'x', sizeof(big) - 1);
   big[sizeof(big) - 1] = 0;
@@ -302,15 +196,15 @@ static void cap_setup(uint8_t f1[CRDT_FILE_LEN], uint8_t f2[CRDT_FILE_LEN])
   for (int i = 0; i < 45; i++)
     cr_assert_eq(party_note(&school, f1, big, NULL), BT_OK);
   cr_assert_eq(party_note(&school, f2, "the second referral", NULL), BT_OK);
-  grant(&school, &mash, f1, NULL);
-  grant(&school, &mash, f2, NULL);
+  sync_grant(&school, &mash, f1, CRDT_RIGHTS_READ, NULL);
+  sync_grant(&school, &mash, f2, CRDT_RIGHTS_READ, NULL);
   l.oa.max_message = NODE_SYNC_MSG_MIN;
   l.ob.max_new_files = 1;
-  link_open(&l, &school, &mash);
-  run(&l);
-  link_close(&l);
-  cr_assert(holds(&mash, f1));
-  cr_assert_not(holds(&mash, f2));
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l);
+  sync_link_close(&l);
+  cr_assert(sync_holds(&mash, f1));
+  cr_assert_not(sync_holds(&mash, f2));
 }
 
 /* ---- 4. a file quiet on the fast plan stays quiet through a fallback ------- */
@@ -328,27 +222,27 @@ Test(sync_review2, a_run_after_a_fallback_leaves_both_sides_remembering_the_same
 {
   uint8_t f1[CRDT_FILE_LEN], f2[CRDT_FILE_LEN];
   node_sync_peer ps;
-  link_t l = {0};
+  sync_link l = {0};
   node_sync_stats sb;
   int fast3, fast4;
 
   cap_setup(f1, f2);
   party_sync(&school, &mash, f2); /* f2 reaches MASH another way */
-  cr_assert(holds(&mash, f2));
+  cr_assert(sync_holds(&mash, f2));
   party_peer(&school, &ps);
   cr_assert_eq(node_sync_forget(mash.s, ps.device_pk), BT_OK); /* MASH forgot */
 
-  link_open(&l, &school, &mash);
-  run(&l); /* falls back: the full path */
+  sync_link_open(&l, &school, &mash);
+  sync_run(&l); /* falls back: the full path */
   node_sync_get_stats(l.b, &sb);
   cr_assert_not(sb.last_fast, "premise: this run falls back");
-  run(&l); /* nothing changed anywhere: should be fast */
+  sync_run(&l); /* nothing changed anywhere: should be fast */
   node_sync_get_stats(l.b, &sb);
   fast3 = sb.last_fast;
-  run(&l);
+  sync_run(&l);
   node_sync_get_stats(l.b, &sb);
   fast4 = sb.last_fast;
-  link_close(&l);
+  sync_link_close(&l);
   cr_assert(fast3 && fast4,
             "with nothing changed, the runs after the fallback still fall back (fast: %d, %d): "
             "the school remembers f2 as out, MASH as agreed",
@@ -402,28 +296,28 @@ Test(sync_review2, a_relay_takes_no_ops_of_a_carried_file_from_an_org_outside_it
   node_sync_opts ro = {.relay_all = 1};
   node_sync *victim;
   proto_sync_msg ans;
-  link_t l = {0};
-  forge f;
+  sync_link l = {0};
+  sync_forge f;
   crdt_op *junk, *got = NULL;
   int stored;
 
   party_join(&la, &relay, "County Hall", CRDT_ORG_LA);
   party_new_file(&school, file);
   cr_assert_eq(party_note(&school, file, "for MASH only", NULL), BT_OK);
-  grant(&school, &mash, file, NULL);
+  sync_grant(&school, &mash, file, CRDT_RIGHTS_READ, NULL);
   l.ob.relay_all = 1;
-  link_open(&l, &school, &relay);
-  run(&l);
-  link_close(&l);
-  cr_assert(holds(&relay, file));
+  sync_link_open(&l, &school, &relay);
+  sync_run(&l);
+  sync_link_close(&l);
+  cr_assert(sync_holds(&relay, file));
 
   randombytes_buf(ep, sizeof(ep));
   junk = stray_op(&relay, file, ep);
   party_peer(&other, &pe);
   cr_assert_eq(node_sync_new(&victim, relay.s, &pe, 0, &ro), BT_OK);
-  forge_begin(&f, 1, 0);
+  sync_forge_begin(&f, 1, 0);
   cr_assert_eq(proto_sync_enc_env(f.e, junk->env, junk->env_len), BT_OK);
-  cr_assert_eq(forge_send(&f, victim, &ans), BT_OK);
+  cr_assert_eq(sync_forge_send(&f, victim, &ans), BT_OK);
   proto_sync_msg_free(&ans);
   node_sync_free(victim);
   stored = node_op_get(relay.s, &junk->id, &got) == BT_OK;

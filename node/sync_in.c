@@ -272,7 +272,7 @@ int node__take_envs(node_sync *x, const proto_sync_msg *m)
       x->st.ops_refused++; /* its file's probe failed: perhaps next time */
   }
   if (nt > 0) {
-    rc = nt > 4096 ? node_ingest_stream(x->s, take, nt, 4096, res, NULL)
+    rc = nt > 2048 ? node_ingest_stream(x->s, take, nt, 2048, res, NULL)
                    : node_ingest(x->s, take, nt, res, NULL);
     count_results(x, res, nt); /* committed ones, on an error too */
   }

@@ -43,7 +43,9 @@
   X(CHAIN,    -1033, "certificates do not chain (keys or kinds mismatch)") \
   X(SELFSIGNED, -1034, "self-signed certificate")                        \
   X(LOCKED,   -1035, "too many failed sign-ins: try again later")         \
-  X(DENIED,   -1036, "your role does not allow this")
+  X(DENIED,   -1036, "your role does not allow this")                     \
+  X(HOLIDAYS, -1037, "bank holidays not known for that year (import them)") \
+  X(TERMS,    -1038, "no term dates cover that date (add the terms)")
 
 typedef enum {
   BT_OK = 0,

@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
   libsodium-dev liblmdb-dev libuv1-dev libmsgpack-dev libcriterion-dev
+  libjansson-dev             # JSON: the baton command, bank-holiday imports
   clang libclang-rt-14-dev   # libFuzzer harnesses (tests/fuzz)
 )
 

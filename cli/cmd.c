@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/calendar.h"
 #include "cli/init.h"
 #include "cli/out.h"
 #include "cli/status.h"
@@ -21,7 +22,9 @@
 static const cli_cmd help_cmd, version_cmd;
 
 static const cli_cmd *const COMMANDS[] = {
-  &cli_init_cmd, &cli_status_cmd, &version_cmd, &help_cmd,
+  &cli_init_cmd, &cli_status_cmd, &cli_calendar_show_cmd, &cli_calendar_import_cmd,
+  &cli_calendar_terms_cmd, &cli_calendar_rule_cmd, &cli_calendar_deadline_cmd,
+  &version_cmd, &help_cmd,
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -131,22 +134,44 @@ static int show_help(const cli_ctx *c, const cli_cmd *cmd)
   return cmd ? cli_out_emit(c, cmd_json(cmd), cmd_text) : cli_out_emit(c, all_json(), all_text);
 }
 
+/* For a word that only begins commands ("calendar"): the usage error
+ * naming them; else 0. */
+static int group_usage(const cli_ctx *c, const char *word)
+{
+  char subs[256] = "";
+  size_t w = strlen(word), o = 0;
+
+  for (size_t k = 0; k < NCOMMANDS && o < sizeof subs; k++)
+    if (strncmp(COMMANDS[k]->name, word, w) == 0 && COMMANDS[k]->name[w] == ' ')
+      o += (size_t)snprintf(subs + o, sizeof subs - o, "%s%s", o ? ", " : "",
+                            COMMANDS[k]->name + w + 1);
+  return o ? cli_usage(c, "%s needs one of: %s", word, subs) : 0;
+}
+
 static int help_run(cli_ctx *c, const cli_args *a)
 {
   const cli_cmd *cmd = NULL;
-  char q[CLI_QUOTE_LEN];
+  char q[CLI_QUOTE_LEN], two[140];
+  int rc;
 
-  if (a->npos && (cmd = cli_cmd_find(a->pos[0])) == NULL)
-    return cli_usage(c, "no command %s", cli_quote(a->pos[0], q));
+  if (a->npos == 2) {
+    snprintf(two, sizeof two, "%s %s", a->pos[0], a->pos[1]);
+    if ((cmd = cli_cmd_find(two)) == NULL)
+      return cli_usage(c, "no command %s", cli_quote(two, q));
+  } else if (a->npos && (cmd = cli_cmd_find(a->pos[0])) == NULL) {
+    return (rc = group_usage(c, a->pos[0])) ? rc
+                                            : cli_usage(c, "no command %s",
+                                                        cli_quote(a->pos[0], q));
+  }
   return show_help(c, cmd);
 }
 
-static const cli_pos HELP_POS[] = {{"COMMAND", 64, 1}};
+static const cli_pos HELP_POS[] = {{"COMMAND", 64, 1}, {"SUBCOMMAND", 64, 1}};
 static const cli_cmd help_cmd = {
   .name = "help",
   .summary = "list the commands, or show one command's help",
   .pos = HELP_POS,
-  .npos = 1,
+  .npos = 2,
   .run = help_run,
 };
 
@@ -222,8 +247,17 @@ int cli_cmd_main(int argc, char **argv)
     return finish(&c, rc);
   if (i >= argc)
     return cli_usage(&c, "no command given");
-  if ((cmd = cli_cmd_find(argv[i])) == NULL)
-    return cli_usage(&c, "unknown command %s", cli_quote(argv[i], q));
+  if ((cmd = cli_cmd_find(argv[i])) == NULL && i + 1 < argc && strlen(argv[i]) < 32 &&
+      strlen(argv[i + 1]) < 32) { /* a command of two words: "calendar show" */
+    char two[80];
+    snprintf(two, sizeof two, "%s %s", argv[i], argv[i + 1]);
+    if ((cmd = cli_cmd_find(two)) != NULL)
+      i++;
+  }
+  if (cmd == NULL)
+    return (rc = group_usage(&c, argv[i])) ? rc
+                                           : cli_usage(&c, "unknown command %s",
+                                                       cli_quote(argv[i], q));
   c.cmd = cmd->name;
   if (cli_args_parse(&c, cmd, argc - i - 1, argv + i + 1, &a, &help) != CLI_OK)
     return CLI_USAGE;

@@ -26,7 +26,9 @@
 #define OUT_MAX (1 << 16)
 
 static char root[64], home[128], out[OUT_MAX], err[OUT_MAX];
-static const char *const COMMANDS[] = {"init", "status", "version", "help"};
+static const char *const COMMANDS[] = {"init", "status", "calendar show", "calendar import",
+                                       "calendar terms", "calendar rule", "calendar deadline",
+                                       "version", "help"};
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
@@ -180,7 +182,8 @@ Test(cli, help_in_json)
 
   cr_assert_eq(RUN("--json", "help"), 0, "%s", err);
   j = parse_out();
-  cr_assert_eq(json_array_size(json_object_get(j, "commands")), 4);
+  cr_assert_eq(json_array_size(json_object_get(j, "commands")),
+               sizeof COMMANDS / sizeof COMMANDS[0]);
   cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "exit_codes"),
                                                   "attention")), 3);
   json_decref(j);
@@ -474,4 +477,80 @@ Test(cli, arguments_of_5000_characters)
   }
   cr_assert_not_null(strstr((RUN("init", big), err), "NAME is too long (5000 bytes; at most "
                                                      "128)"), "%s", err);
+}
+
+/* ---- calendar ------------------------------------------------------------------ */
+
+Test(cli, a_deadline_is_counted_in_working_days_and_overdue_exits_3)
+{
+  json_t *j;
+
+  cr_assert_eq(RUN("init", "Oak Primary"), 0, "%s", err);
+  /* Thu 24 Dec 2026: 25 and 28 Dec and 1 Jan are holidays: 29, 30, 31, 4, 5 */
+  cr_assert_eq(RUN("calendar", "deadline", "2026-12-24", "--now", "2026-12-30"), 0, "%s", err);
+  cr_assert_not_null(strstr(out, "2027-01-05"), "%s", out);
+  cr_assert_not_null(strstr(out, "3 working days left"), "%s", out);
+  cr_assert_eq(RUN("--json", "calendar", "deadline", "2026-12-24", "--now", "2027-01-07"), 3,
+               "overdue: exit 3 (%s)", err);
+  j = parse_out();
+  cr_assert_str_eq(jstr(j, "deadline"), "2027-01-05");
+  cr_assert_eq(json_integer_value(json_object_get(j, "days_left")), -2);
+  cr_assert(json_is_true(json_object_get(j, "overdue")));
+  json_decref(j);
+  cr_assert_eq(RUN("calendar", "deadline", "2026-02-30"), 2, "not a date");
+  cr_assert_not_null(strstr(err, "not a date"), "%s", err);
+  cr_assert_eq(RUN("calendar", "deadline", "2026-12-24", "--now", "tomorrow"), 2);
+  cr_assert_eq(RUN("calendar", "deadline", "2028-12-28"), 1, "2029 unknown");
+  cr_assert_not_null(strstr(err, "calendar import"), "says what to do: %s", err);
+}
+
+Test(cli, bank_holidays_import_from_govuk_all_or_nothing)
+{
+  char good[256], bad[256];
+  FILE *f;
+
+  cr_assert_eq(RUN("init", "Oak Primary"), 0, "%s", err);
+  snprintf(good, sizeof good, "%s/bank-holidays.json", root);
+  snprintf(bad, sizeof bad, "%s/bad.json", root);
+  cr_assert_not_null(f = fopen(good, "w"));
+  fputs("{\"england-and-wales\":{\"division\":\"england-and-wales\",\"events\":["
+        "{\"title\":\"New Year\u2019s Day\",\"date\":\"2029-01-01\",\"notes\":\"\","
+        "\"bunting\":true}]}}", f);
+  fclose(f);
+  cr_assert_not_null(f = fopen(bad, "w"));
+  fputs("{\"england-and-wales\":{\"events\":[{\"title\":\"x\",\"date\":\"2029-13-01\"}]}}", f);
+  fclose(f);
+  cr_assert_eq(RUN("calendar", "import", bad), 1);
+  cr_assert_not_null(strstr(err, "nothing was imported"), "%s", err);
+  cr_assert_eq(RUN("calendar", "import", good), 0, "%s", err);
+  cr_assert_not_null(strstr(out, "1 new"), "%s", out);
+  cr_assert_eq(RUN("calendar", "import", good), 0, "%s", err);
+  cr_assert_not_null(strstr(out, "0 new"), "twice changes nothing: %s", out);
+  cr_assert_eq(RUN("calendar", "deadline", "2028-12-28", "--now", "2028-12-28"), 0, "%s", err);
+  cr_assert_not_null(strstr(out, "2029-01-05"), "%s", out);
+  cr_assert_eq(RUN("calendar", "import", "/nonexistent/file.json"), 1);
+}
+
+Test(cli, terms_and_rules_are_checked_and_school_days_need_terms)
+{
+  cr_assert_eq(RUN("init", "Oak Primary"), 0, "%s", err);
+  cr_assert_eq(RUN("calendar", "rule", "school", "5"), 1, "no terms yet");
+  cr_assert_not_null(strstr(err, "term dates"), "%s", err);
+  cr_assert_eq(RUN("calendar", "rule", "fortnights", "5"), 2);
+  cr_assert_eq(RUN("calendar", "rule", "working", "0"), 2);
+  cr_assert_eq(RUN("calendar", "rule", "working", "61"), 2);
+  cr_assert_eq(RUN("calendar", "rule", "working", "-1"), 2);
+  cr_assert_eq(RUN("calendar", "terms", "2026-01-05-2026-03-27"), 2);
+  cr_assert_eq(RUN("calendar", "terms", "2026-03-27:2026-01-05"), 1, "ends before it starts");
+  cr_assert_eq(RUN("calendar", "terms", "2026-01-05:2026-03-27,2026-04-13:2026-07-22"), 0,
+               "%s", err);
+  cr_assert_eq(RUN("calendar", "rule", "school", "5"), 0, "%s", err);
+  /* Thu 26 Mar 2026 in school days: 27 Mar, then 13, 14, 15, 16 Apr */
+  cr_assert_eq(RUN("calendar", "deadline", "2026-03-26", "--now", "2026-03-26"), 0, "%s", err);
+  cr_assert_not_null(strstr(out, "2026-04-16"), "%s", out);
+  cr_assert_eq(RUN("calendar", "terms", "none"), 1, "the school-day rule needs them");
+  cr_assert_eq(RUN("--json", "calendar", "show"), 0, "%s", err);
+  cr_assert_not_null(strstr(out, "\"school\""), "%s", out);
+  cr_assert_eq(RUN("calendar"), 2, "a group alone");
+  cr_assert_not_null(strstr(err, "deadline"), "names the subcommands: %s", err);
 }

@@ -4,6 +4,9 @@
  * typed, so a megabyte of argument gives one short line. */
 #include "cli/args.h"
 
+#include "crdt/err.h"
+#include "crdt/schema.h"
+
 #include <string.h>
 
 int cli_utf8_ok(const unsigned char *p, size_t len)
@@ -51,6 +54,8 @@ int cli_args_check(const cli_ctx *c, const char *what, const char *v, size_t max
       return cli_usage(c, "%s contains a control character (byte %zu)", what, i + 1);
   if (!cli_utf8_ok((const unsigned char *)v, n))
     return cli_usage(c, "%s is not valid UTF-8", what);
+  if (crdt_text_check((bt_str){v, n}, 0) != BT_OK) /* the core's rule: C1 controls too */
+    return cli_usage(c, "%s contains a control character", what);
   return CLI_OK;
 }
 
@@ -89,6 +94,8 @@ int cli_args_global(cli_ctx *c, int argc, char **argv, int *i, int *taken)
   if (opt_is(a, "--json", &eq)) {
     if (eq)
       return cli_usage(c, "--json takes no value");
+    if (c->json)
+      return cli_usage(c, "--json given twice");
     c->json = 1;
     return CLI_OK;
   }

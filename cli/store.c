@@ -7,6 +7,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli/store.h"
 
+#include "crdt/schema.h"
+#include "cli/args.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,9 +60,18 @@ static int find_dir(const cli_ctx *c, cli_store_info *info)
     snprintf(info->dir, sizeof info->dir, "%s", c->dir); /* args.c: < CLI_PATH_MAX */
     return BT_OK;
   }
-  if ((rc = node_store_default_dir(info->dir, sizeof info->dir)) != BT_OK)
+  if ((rc = node_store_default_dir(info->dir, sizeof info->dir)) != BT_OK) {
     cli_say(c, "no data directory: give --dir DIR (HOME and XDG_DATA_HOME are unset)");
-  return rc;
+    return rc;
+  }
+  /* From the environment: shown and put in JSON, so it must be text. */
+  if (!cli_utf8_ok((const unsigned char *)info->dir, strlen(info->dir)) ||
+      crdt_text_check(bt_strz(info->dir), 0) != BT_OK) {
+    cli_say(c, "the default data directory (from HOME or XDG_DATA_HOME) is not plain "
+               "UTF-8 text: give --dir DIR");
+    return BT_EINVAL;
+  }
+  return BT_OK;
 }
 
 /* The mkdir -p of the key file's directory, each new level 0700. */

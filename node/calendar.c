@@ -13,6 +13,7 @@
 
 #include "crdt/date.h"
 #include "crdt/err.h"
+#include "crdt/schema.h"
 #include "node/store_int.h"
 
 #define K_RULE "cal/rule"
@@ -284,6 +285,15 @@ int node_calendar_import(node_store *s, const uint8_t *json, size_t len, size_t 
       goto out;
     ev[i].title = json_string_value(ti);
     ev[i].len = json_string_length(ti);
+    /* every title, also of dates already known: a bad file stores nothing */
+    if (ev[i].len > CRDT_CALENDAR_TITLE_MAX) {
+      rc = BT_ETOOBIG;
+      goto out;
+    }
+    if (ev[i].len > 0 && crdt_text_check((bt_str){ev[i].title, ev[i].len}, 0) != BT_OK) {
+      rc = BT_EINVAL;
+      goto out;
+    }
   }
   /* Checked against what is stored, in the write transaction: all of it or
    * nothing. */

@@ -115,6 +115,14 @@ int cli_args_global(cli_ctx *c, int argc, char **argv, int *i, int *taken)
     c->key_file = v;
     return CLI_OK;
   }
+  if (opt_is(a, "--user", &eq)) {
+    if (c->user)
+      return cli_usage(c, "--user given twice");
+    if (opt_value(c, "--user", eq, argc, argv, i, 64, &v) != CLI_OK)
+      return CLI_USAGE;
+    c->user = v;
+    return CLI_OK;
+  }
   *taken = 0;
   return CLI_OK;
 }

@@ -26,6 +26,7 @@ typedef struct {
   const char *dir;      /* --dir, or NULL for the default data directory */
   const char *key_file; /* --key-file, or NULL (docs/cli.md "Keys") */
   int json;             /* --json: results as one JSON document on stdout */
+  const char *user;     /* --user NAME, or NULL (cli/login.h: then BATON_USER) */
   const char *cmd;      /* the command running, for messages ("init") */
 } cli_ctx;
 

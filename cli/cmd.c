@@ -36,6 +36,8 @@ static const char GLOBALS[] =
   "                     else ~/.config/baton/node.key, as scripts/run.sh makes it);\n"
   "                     without one, the passphrase in BATON_PASSPHRASE, else a prompt\n"
   "  --json             results as one JSON document on stdout\n"
+  "  --user NAME        the staff user signing in (default $BATON_USER); the\n"
+  "                     passphrase from BATON_USER_PASSPHRASE, else a prompt\n"
   "  --help             help (also after any command)\n";
 
 static const char EXITS[] =

@@ -386,6 +386,84 @@ static const crdt_field dir_revoke_f[] = {
   FLD(crdt_dir_revoke, at, 3, CRDT_F_TIME, 1, 0),
 };
 
+/* ---- transfers ------------------------------------------------------- */
+
+static const char *const xdays_names[] = {"", "working", "school"};
+static const char *const retain_names[] = {"", "keep", "chronology", "log"};
+
+static const crdt_field xfer_f[] = {
+  FLD(crdt_xfer_start, to_org, 1, CRDT_F_ID, 1, 0),
+  FLD(crdt_xfer_start, to_name, 2, CRDT_F_STR, 1, S),
+  FLD(crdt_xfer_start, grant, 3, CRDT_F_ID, 1, 0),
+  FLD(crdt_xfer_start, on_roll, 4, CRDT_F_DATE, 0, 0),
+  FLD(crdt_xfer_start, leaving, 5, CRDT_F_DATE, 0, 0),
+  FLD(crdt_xfer_start, deadline, 6, CRDT_F_DATE, 1, 0),
+  ENM(crdt_xfer_start, days, 7, 1, xdays_names),
+  FLD(crdt_xfer_start, count, 8, CRDT_F_UINT, 1, 60),
+  FLD(crdt_xfer_start, via_la, 9, CRDT_F_YESNO, 0, 0),
+  FLD(crdt_xfer_start, started_by, 10, CRDT_F_STR, 1, S),
+  FLD(crdt_xfer_start, note, 11, CRDT_F_TEXT, 0, X),
+};
+
+/* A deadline before the on-roll date cannot have come from the rule. */
+static int xfer_check(const void *rec)
+{
+  const crdt_xfer_start *x = rec;
+
+  if (x->count == 0)
+    return BT_EINVAL;
+  if ((x->on_roll && x->deadline <= x->on_roll) || (x->leaving && x->deadline < x->leaving))
+    return BT_EINVAL;
+  return BT_OK;
+}
+
+static const crdt_field xnote_f[] = {
+  FLD(crdt_xfer_note, transfer, 1, CRDT_F_ID, 1, 0),
+  FLD(crdt_xfer_note, at, 2, CRDT_F_TIME, 1, 0),
+  FLD(crdt_xfer_note, by, 3, CRDT_F_STR, 1, S),
+  FLD(crdt_xfer_note, stored, 4, CRDT_F_STR, 0, S),
+  FLD(crdt_xfer_note, reason, 5, CRDT_F_TEXT, 0, X),
+  FLD(crdt_xfer_note, ops, 6, CRDT_F_UINT, 0, UINT32_MAX),
+  ENM(crdt_xfer_note, retain, 7, 0, retain_names),
+  FLD(crdt_xfer_note, keep_until, 8, CRDT_F_DATE, 0, 0),
+};
+
+/* Each kind of note carries only its own fields. */
+static int delivered_check(const void *rec)
+{
+  const crdt_xfer_note *x = rec;
+
+  return x->ops && !x->stored.len && !x->reason.len && !x->retain && !x->keep_until
+           ? BT_OK : BT_EINVAL;
+}
+
+static int ack_check(const void *rec)
+{
+  const crdt_xfer_note *x = rec;
+
+  return !x->ops && !x->retain && !x->keep_until ? BT_OK : BT_EINVAL;
+}
+
+static int reject_check(const void *rec)
+{
+  const crdt_xfer_note *x = rec;
+
+  if (!x->reason.len)
+    return BT_EMISSING;
+  return !x->ops && !x->stored.len && !x->retain && !x->keep_until ? BT_OK : BT_EINVAL;
+}
+
+static int close_check(const void *rec)
+{
+  const crdt_xfer_note *x = rec;
+
+  if (!x->retain || (x->retain == CRDT_RETAIN_CHRONO && !x->keep_until))
+    return BT_EMISSING;
+  if (x->retain != CRDT_RETAIN_CHRONO && x->keep_until)
+    return BT_EINVAL;
+  return !x->ops && !x->stored.len ? BT_OK : BT_EINVAL;
+}
+
 static const crdt_schema body_schemas[CRDT_OP_KNOWN_END] = {
   [CRDT_OP_FILE_CREATE] = SCHEMA(crdt_fields, "file_create", fields_f, create_check),
   [CRDT_OP_FIELD_SET] = SCHEMA(crdt_fields, "field_set", fields_f, fields_check),
@@ -409,6 +487,12 @@ static const crdt_schema body_schemas[CRDT_OP_KNOWN_END] = {
   [CRDT_OP_COPY] = SCHEMA(crdt_copy, "copy", copy_f, copy_check),
   [CRDT_OP_DIR_ORG] = SCHEMA(crdt_dir_org, "directory_org", dir_org_f, NULL),
   [CRDT_OP_DIR_REVOKE] = SCHEMA(crdt_dir_revoke, "directory_revoke", dir_revoke_f, NULL),
+  [CRDT_OP_XFER_START] = SCHEMA(crdt_xfer_start, "transfer_start", xfer_f, xfer_check),
+  [CRDT_OP_XFER_DELIVERED] =
+    SCHEMA(crdt_xfer_note, "transfer_delivered", xnote_f, delivered_check),
+  [CRDT_OP_XFER_ACK] = SCHEMA(crdt_xfer_note, "transfer_ack", xnote_f, ack_check),
+  [CRDT_OP_XFER_REJECT] = SCHEMA(crdt_xfer_note, "transfer_reject", xnote_f, reject_check),
+  [CRDT_OP_XFER_CLOSE] = SCHEMA(crdt_xfer_note, "transfer_close", xnote_f, close_check),
 };
 
 int crdt_optype_control(uint32_t type)
@@ -441,6 +525,9 @@ uint64_t crdt_body_event_time(const crdt_body *b)
     return b->u.bodymap.observed_at;
   case CRDT_OP_ACTION_DONE:
     return b->u.done.done_at;
+  case CRDT_OP_XFER_DELIVERED: case CRDT_OP_XFER_ACK: case CRDT_OP_XFER_REJECT:
+  case CRDT_OP_XFER_CLOSE:
+    return b->u.xnote.at;
   default:
     return crdt_hlc_ms(b->hlc);
   }

@@ -52,6 +52,12 @@ typedef enum {
   /* A directory (public file of an LA, crdt/directory.h). */
   CRDT_OP_DIR_ORG,         /* crdt_dir_org: an org certificate listed */
   CRDT_OP_DIR_REVOKE,      /* crdt_dir_revoke: a certificate or key revoked */
+  /* Transfers (crdt/transfer.h): entries in the child's file. */
+  CRDT_OP_XFER_START,      /* crdt_xfer_start: the sending DSL starts a transfer */
+  CRDT_OP_XFER_DELIVERED,  /* crdt_xfer_note: the receiving node holds and reads it */
+  CRDT_OP_XFER_ACK,        /* crdt_xfer_note: the receiving DSL confirms receipt */
+  CRDT_OP_XFER_REJECT,     /* crdt_xfer_note: the receiver refuses a misdirected file */
+  CRDT_OP_XFER_CLOSE,      /* crdt_xfer_note: the sender archives its copy */
   CRDT_OP_KNOWN_END        /* first type this version does not know */
 } crdt_optype;
 
@@ -308,6 +314,40 @@ typedef struct {
   uint64_t at;          /* required: from when, Unix ms */
 } crdt_dir_revoke;
 
+/* A transfer of the file to another org (DESIGN.md, "Transfers and the
+ * five-day window"). The deadline is computed by the sender's node from its
+ * calendar and recorded, so every node shows the same date. */
+typedef enum {
+  CRDT_RETAIN_KEEP = 1,   /* keep the whole copy */
+  CRDT_RETAIN_CHRONO,     /* keep the chronology until keep_until, then the log */
+  CRDT_RETAIN_LOG,        /* keep only the transfer log */
+} crdt_retain;
+
+typedef struct {
+  crdt_id to_org;         /* required: receiving org's signing key */
+  bt_str to_name;         /* required: its name, as certified */
+  crdt_id grant;          /* required: the transfer grant that gives it the key */
+  uint32_t on_roll;       /* date on roll at the new school (0: not known yet) */
+  uint32_t leaving;       /* date the child left (0: not recorded) */
+  uint32_t deadline;      /* required: date the receipt is due by */
+  uint32_t days;          /* required: 1 working, 2 school days (crdt_calendar_days) */
+  uint32_t count;         /* required: how many days (1..60) */
+  uint32_t via_la;        /* yes: the new school is unknown; the LA holds it */
+  bt_str started_by;      /* required: the sending DSL */
+  bt_str note;            /* what was sent, anything the receiver should know */
+} crdt_xfer_start;
+
+typedef struct {
+  crdt_id transfer;       /* required: the XFER_START op */
+  uint64_t at;            /* required: when */
+  bt_str by;              /* required: name (and role) of the person, or the node */
+  bt_str stored;          /* ACK: where the file is now kept */
+  bt_str reason;          /* REJECT: required; CLOSE/ACK: optional note */
+  uint32_t ops;           /* DELIVERED: ops held, start included */
+  uint32_t retain;        /* CLOSE: crdt_retain, required there */
+  uint32_t keep_until;    /* CLOSE with CRDT_RETAIN_CHRONO: required date */
+} crdt_xfer_note;
+
 typedef struct crdt_body {
   crdt_hlc_ts hlc;  /* full timestamp; the header carries only the hour */
   uint32_t type;    /* crdt_optype or a newer one */
@@ -334,6 +374,8 @@ typedef struct crdt_body {
     crdt_copy copy;
     crdt_dir_org dir_org;
     crdt_dir_revoke dir_revoke;
+    crdt_xfer_start xfer;
+    crdt_xfer_note xnote;
   } u;
   bt_str raw;  /* unknown types: the fields map, canonical msgpack */
 } crdt_body;

@@ -147,7 +147,8 @@ static int is_entry(uint32_t type)
   case CRDT_OP_CHRONO: case CRDT_OP_CONCERN: case CRDT_OP_REVIEW:
   case CRDT_OP_BODYMAP: case CRDT_OP_REFLECT: case CRDT_OP_ACTION:
   case CRDT_OP_ACTION_DONE: case CRDT_OP_CORRECTION: case CRDT_OP_DECISION:
-  case CRDT_OP_COPY:
+  case CRDT_OP_COPY: case CRDT_OP_XFER_START: case CRDT_OP_XFER_DELIVERED:
+  case CRDT_OP_XFER_ACK: case CRDT_OP_XFER_REJECT: case CRDT_OP_XFER_CLOSE:
     return 1;
   default:
     return 0;
@@ -204,6 +205,10 @@ static int resolve_refs(build *b)
       break;
     case CRDT_OP_CORRECTION:
       rc = link_ref(b, i, &body->u.correction.target, 0, CRDT_CF_CORRECTED);
+      break;
+    case CRDT_OP_XFER_DELIVERED: case CRDT_OP_XFER_ACK: case CRDT_OP_XFER_REJECT:
+    case CRDT_OP_XFER_CLOSE:
+      rc = link_ref(b, i, &body->u.xnote.transfer, CRDT_OP_XFER_START, 0);
       break;
     default:
       break;

@@ -275,6 +275,43 @@ static void gen_fixup(gen_rng *r, gen_arena *a, crdt_body *b)
     } else
       b->u.grant.reason = bt_strz("risk of significant harm to the child");
     break;
+  case CRDT_OP_XFER_START: /* a deadline after both dates, a count */
+    if (b->u.xfer.count == 0)
+      b->u.xfer.count = 5;
+    if (b->u.xfer.on_roll && b->u.xfer.deadline <= b->u.xfer.on_roll)
+      b->u.xfer.on_roll = 0;
+    if (b->u.xfer.leaving && b->u.xfer.deadline < b->u.xfer.leaving)
+      b->u.xfer.leaving = 0;
+    break;
+  case CRDT_OP_XFER_DELIVERED: /* each note carries only its own fields */
+  case CRDT_OP_XFER_ACK:
+  case CRDT_OP_XFER_REJECT:
+  case CRDT_OP_XFER_CLOSE: {
+    crdt_xfer_note *x = &b->u.xnote;
+    uint32_t t = b->type;
+    if (t != CRDT_OP_XFER_DELIVERED)
+      x->ops = 0;
+    else if (x->ops == 0)
+      x->ops = 1 + (uint32_t)gen_below(r, 5000);
+    if (t != CRDT_OP_XFER_ACK)
+      x->stored = (bt_str){0};
+    if (t == CRDT_OP_XFER_DELIVERED)
+      x->reason = (bt_str){0};
+    if (t == CRDT_OP_XFER_REJECT && x->reason.len == 0)
+      x->reason = bt_strz("not on our roll: misdirected");
+    if (t != CRDT_OP_XFER_CLOSE) {
+      x->retain = 0;
+      x->keep_until = 0;
+    } else {
+      if (x->retain == 0)
+        x->retain = 1 + (uint32_t)gen_below(r, 3);
+      if (x->retain != CRDT_RETAIN_CHRONO)
+        x->keep_until = 0;
+      else if (x->keep_until == 0)
+        x->keep_until = 20280731;
+    }
+    break;
+  }
   default:
     break;
   }

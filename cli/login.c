@@ -1,4 +1,5 @@
 /* cli/login.c: staff sign-in (cli/login.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "cli/login.h"
 
 #include <stdlib.h>

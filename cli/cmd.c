@@ -9,10 +9,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/audit.h"
 #include "cli/calendar.h"
+#include "cli/file.h"
 #include "cli/init.h"
 #include "cli/out.h"
+#include "cli/package.h"
+#include "cli/record.h"
+#include "cli/setup.h"
+#include "cli/share.h"
 #include "cli/status.h"
+#include "cli/transfer.h"
+#include "cli/user.h"
 #include "node/store.h"
 
 #ifndef BATON_VERSION
@@ -24,6 +32,22 @@ static const cli_cmd help_cmd, version_cmd;
 static const cli_cmd *const COMMANDS[] = {
   &cli_init_cmd, &cli_status_cmd, &cli_calendar_show_cmd, &cli_calendar_import_cmd,
   &cli_calendar_terms_cmd, &cli_calendar_rule_cmd, &cli_calendar_deadline_cmd,
+  &cli_user_add_cmd, &cli_user_list_cmd, &cli_user_passwd_cmd,
+  &cli_file_open_cmd, &cli_files_cmd, &cli_file_show_cmd, &cli_file_set_cmd,
+  &cli_file_resolve_cmd, &cli_file_close_cmd, &cli_file_reopen_cmd, &cli_tag_add_cmd,
+  &cli_tag_remove_cmd, &cli_concern_log_cmd, &cli_concern_review_cmd, &cli_chrono_add_cmd,
+  &cli_bodymap_add_cmd, &cli_reflect_add_cmd, &cli_action_add_cmd, &cli_action_done_cmd,
+  &cli_correct_cmd, &cli_share_grant_cmd, &cli_share_extract_cmd, &cli_share_revoke_cmd,
+  &cli_share_decide_cmd, &cli_grants_cmd,
+  &cli_transfer_start_cmd, &cli_transfer_ack_cmd, &cli_transfer_reject_cmd,
+  &cli_transfer_close_cmd, &cli_transfers_cmd,
+  &cli_package_export_cmd, &cli_package_import_cmd,
+  &cli_audit_cmd,
+  &cli_root_create_cmd, &cli_root_show_cmd, &cli_root_certify_cmd, &cli_directory_cmd,
+  &cli_directory_publish_cmd, &cli_directory_revoke_cmd, &cli_org_request_cmd,
+  &cli_org_install_cmd, &cli_anchor_add_cmd, &cli_anchors_cmd, &cli_enrol_issue_cmd,
+  &cli_enrol_request_cmd, &cli_enrol_answer_cmd, &cli_enrol_accept_cmd, &cli_peer_add_cmd,
+  &cli_peer_list_cmd, &cli_peer_remove_cmd, &cli_sync_cmd,
   &version_cmd, &help_cmd,
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
@@ -249,13 +273,15 @@ int cli_cmd_main(int argc, char **argv)
     return finish(&c, rc);
   if (i >= argc)
     return cli_usage(&c, "no command given");
-  if ((cmd = cli_cmd_find(argv[i])) == NULL && i + 1 < argc && strlen(argv[i]) < 32 &&
-      strlen(argv[i + 1]) < 32) { /* a command of two words: "calendar show" */
+  cmd = NULL; /* a command of two words ("directory publish") before one ("directory") */
+  if (i + 1 < argc && strlen(argv[i]) < 32 && strlen(argv[i + 1]) < 32) {
     char two[80];
     snprintf(two, sizeof two, "%s %s", argv[i], argv[i + 1]);
     if ((cmd = cli_cmd_find(two)) != NULL)
       i++;
   }
+  if (cmd == NULL)
+    cmd = cli_cmd_find(argv[i]);
   if (cmd == NULL)
     return (rc = group_usage(&c, argv[i])) ? rc
                                            : cli_usage(&c, "unknown command %s",

@@ -45,7 +45,8 @@
   X(LOCKED,   -1035, "too many failed sign-ins: try again later")         \
   X(DENIED,   -1036, "your role does not allow this")                     \
   X(HOLIDAYS, -1037, "bank holidays not known for that year (import them)") \
-  X(TERMS,    -1038, "no term dates cover that date (add the terms)")
+  X(TERMS,    -1038, "no term dates cover that date (add the terms)")  \
+  X(STATE,    -1039, "not possible in the record's present state")
 
 typedef enum {
   BT_OK = 0,

@@ -35,6 +35,7 @@
 #include "node/hub.h"
 #include "node/net.h"
 #include "node/org.h"
+#include "node/peers.h"
 #include "node/store.h"
 
 #define LINE_MAX_LEN 1024
@@ -563,6 +564,33 @@ static int org_ensure(node_store *s, const char *init_name)
   return BT_OK;
 }
 
+/* The peers kept in the store (`baton peer add`, node/peers.h) are dialled
+ * too, after those of the config file and the command line, each address
+ * once. Read at start only. */
+static int store_peers(settings *st, node_store *s)
+{
+  node_peer *p = calloc(NODE_PEERS_MAX, sizeof *p);
+  size_t n = 0, k, j;
+  int rc;
+
+  if (p == NULL)
+    return BT_ENOMEM;
+  if ((rc = node_peer_list(s, p, NODE_PEERS_MAX, &n)) != BT_OK) {
+    say("cannot read the peers kept in the store: %s (going on without them)",
+        bt_strerror(rc));
+    free(p);
+    return BT_OK;
+  }
+  for (k = 0; rc == BT_OK && k < n && k < NODE_PEERS_MAX; k++) {
+    for (j = 0; j < st->npeers && strcmp(st->peers[j], p[k].addr) != 0; j++)
+      ;
+    if (j == st->npeers)
+      rc = add_str(&st->peers, &st->npeers, p[k].addr);
+  }
+  free(p);
+  return rc;
+}
+
 /* ---- running ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -695,7 +723,8 @@ int main(int argc, char **argv)
     return 2;
   }
   if (sodium_init() < 0 || (rc = store_open(&st, &s)) != BT_OK ||
-      (rc = org_ensure(s, st.init_name)) != BT_OK || (rc = run(&st, s)) != BT_OK) {
+      (rc = org_ensure(s, st.init_name)) != BT_OK || (rc = store_peers(&st, s)) != BT_OK ||
+      (rc = run(&st, s)) != BT_OK) {
     node_store_close(s);
     settings_free(&st);
     return 1;

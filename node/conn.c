@@ -74,6 +74,11 @@ static void conn_free(node_net_conn *c)
     c->next->prev = c->prev;
   if (d) {
     d->c = NULL;
+    /* C_CONNECT..C_OPEN are NODE_NET_STAGE_CONNECT..OPEN; a drain comes
+     * only after a session */
+    if (!c->opened && n->o.dial_failed)
+      n->o.dial_failed(n->o.dial_ctx, d->addr, c->state > C_OPEN ? C_OPEN : c->state,
+                       c->reason);
     if (c->reason == NODE_NET_R_DUPLICATE)
       d->attempt = 64; /* the peer is reached another way: try seldom */
     else if (c->established)

@@ -10,41 +10,7 @@
 #include "crdt/date.h"
 #include "crdt/err.h"
 #include "node/store_int.h"
-
-/* Every file this store knows, copied out so no read transaction stays
- * open while files are materialised. */
-static int list_files(node_store *s, uint8_t **out, size_t *n)
-{
-  MDB_cursor *c;
-  MDB_txn *t;
-  MDB_val k, v;
-  MDB_stat st;
-  uint8_t *ids = NULL;
-  int rc;
-
-  *n = 0;
-  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
-    return rc;
-  if ((rc = mdb_stat(t, s->db[DB_FILES], &st)) == 0 &&
-      (ids = malloc((st.ms_entries ? st.ms_entries : 1) * CRDT_FILE_LEN)) == NULL)
-    rc = ENOMEM;
-  if (rc == 0 && (rc = mdb_cursor_open(t, s->db[DB_FILES], &c)) == 0) {
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *n < st.ms_entries;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-      if (k.mv_size == CRDT_FILE_LEN)
-        memcpy(ids + CRDT_FILE_LEN * (*n)++, k.mv_data, CRDT_FILE_LEN);
-    mdb_cursor_close(c);
-    if (rc == MDB_NOTFOUND)
-      rc = 0;
-  }
-  mdb_txn_abort(t);
-  if (rc != 0) {
-    free(ids);
-    return rc == ENOMEM ? BT_ENOMEM : node__err(rc);
-  }
-  *out = ids;
-  return BT_OK;
-}
+#include "node/transfer.h"
 
 static int is_extract(const crdt_casefile *cf)
 {
@@ -96,6 +62,34 @@ static void count_file(const crdt_casefile *cf, const uint8_t *org, uint64_t now
   }
 }
 
+/* Transfers from their summaries (node/transfer.h; call
+ * node_transfer_tick first for fresh ones): dates and statuses only. */
+static int count_transfers(node_store *s, node_role role, uint64_t now_ms, node_counts *out)
+{
+  uint32_t today = crdt_date_from_ms(now_ms);
+  node_xfer_info *xs;
+  size_t n;
+  int rc = node_transfer_list_as(s, role, &xs, &n);
+
+  if (rc != BT_OK)
+    return rc;
+  for (size_t i = 0; i < n; i++) {
+    const node_xfer_info *x = &xs[i];
+    if (x->dir == NODE_XFER_OUT)
+      out->transfers_out++;
+    else if (x->dir == NODE_XFER_IN)
+      out->transfers_in++;
+    else
+      continue;
+    if (x->acked_at)
+      crdt_date_from_ms(x->acked_at) <= x->deadline ? out->transfers_on_time++
+                                                    : out->transfers_late++;
+    out->transfers_overdue += (size_t)node_transfer_overdue(x, today);
+  }
+  free(xs);
+  return BT_OK;
+}
+
 int node_counts_as(node_store *s, node_role role, uint64_t now_ms, node_counts *out)
 {
   uint8_t *files = NULL;
@@ -108,7 +102,7 @@ int node_counts_as(node_store *s, node_role role, uint64_t now_ms, node_counts *
   uint32_t now_ym = crdt_date_from_ms(now_ms) / 100;
   for (int m = 0; m < NODE_COUNT_MONTHS; m++)
     out->months[m].yyyymm = month_add(now_ym, m - (NODE_COUNT_MONTHS - 1));
-  if ((rc = list_files(s, &files, &n)) != 0)
+  if ((rc = node__file_ids(s, &files, &n)) != 0)
     return rc;
   for (size_t i = 0; i < n && rc == BT_OK; i++) {
     const crdt_casefile *cf;
@@ -118,5 +112,7 @@ int node_counts_as(node_store *s, node_role role, uint64_t now_ms, node_counts *
       count_file(cf, s->org_pk.b, now_ms, out);
   }
   free(files);
+  if (rc == BT_OK)
+    rc = count_transfers(s, role, now_ms, out);
   return rc;
 }

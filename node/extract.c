@@ -15,6 +15,7 @@
 #include "crdt/date.h"
 #include "crdt/err.h"
 #include "crdt/mp.h"
+#include "node/audit.h"
 #include "node/org.h"
 #include "node/store_int.h"
 
@@ -168,6 +169,12 @@ int node_extract_as(node_store *s, const char *user, node_role role,
     rc = node_grant_as(s, user, role, extract, g, &grant);
   if (rc == BT_OK)
     rc = node_author_as(s, user, role, file, &d, NULL);
+  if (rc == BT_OK) { /* the grant and the decision were audited with their ops */
+    char x[8 + 2 * CRDT_FILE_LEN + 1];
+    memcpy(x, "extract ", 8);
+    sodium_bin2hex(x + 8, sizeof x - 8, extract, CRDT_FILE_LEN);
+    rc = node_audit_add(s, user, NODE_AUDIT_EXTRACT, file, x);
+  }
 out:
   sodium_memzero(names, sizeof(names));
   free(bodies);

@@ -29,10 +29,12 @@
  * not in its stats: they may cost one extra run, never a missed one. */
 #define _POSIX_C_SOURCE 200809L
 #include "node/hub.h"
+#include "node/transfer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crdt/cert.h"
 #include "crdt/err.h"
@@ -224,6 +226,20 @@ static void sess_trigger(hub_sess *s)
     sess_nudge(s);
 }
 
+/* Lets the store act on transfers after news: delivery notes this node
+ * owes, grants of rejected transfers it revokes (node/transfer.h). What it
+ * writes reaches peers like any other new op. Counts only in the log. */
+static void hub_transfers(node_hub *h)
+{
+  size_t acted = 0;
+  int rc = node_transfer_tick(h->s, (uint64_t)time(NULL) * 1000, &acted);
+
+  if (rc != BT_OK)
+    node_net_log("transfers-failed error=%s", bt_errname(rc));
+  else if (acted)
+    node_net_log("transfers acted=%zu", acted);
+}
+
 /* After each step of a session: log a run that ended, and start the next
  * one if the peer asked for it or news came in during this one. */
 static void sess_after(hub_sess *s, uint32_t runs_before)
@@ -238,6 +254,7 @@ static void sess_after(hub_sess *s, uint32_t runs_before)
   if (st.runs != runs_before) {
     stored = st.ops_stored - s->base.ops_stored;
     sess_log(s, "synced", 0);
+    hub_transfers(s->h);
     now = store_ops(s->h);
     s->ops_at_end = now;
     if (!node_sync_running(s->x) && (uint64_t)(now - s->run_c0) != stored)
@@ -594,6 +611,7 @@ int node_hub_start(node_hub *h)
   if (h->started || h->stopping)
     return BT_EINVAL;
   h->started = 1;
+  hub_transfers(h); /* whatever arrived while the node was down */
   uv_timer_init(h->loop, &h->kick);
   uv_timer_init(h->loop, &h->poll);
   uv_timer_init(h->loop, &h->period);

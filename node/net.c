@@ -24,6 +24,15 @@
 
 /* ---- logging ------------------------------------------------------------------ */
 
+static void (*log_fn)(void *, const char *, size_t);
+static void *log_ctx;
+
+void node_net_log_sink(void (*fn)(void *ctx, const char *line, size_t len), void *ctx)
+{
+  log_fn = fn;
+  log_ctx = ctx;
+}
+
 void node_net_log(const char *fmt, ...)
 {
   char line[1024], ts[32];
@@ -43,6 +52,10 @@ void node_net_log(const char *fmt, ...)
     m = 0;
   k += (size_t)m < sizeof line - (size_t)k - 1 ? m : (int)(sizeof line - (size_t)k - 2);
   line[k++] = '\n';
+  if (log_fn) {
+    log_fn(log_ctx, line, (size_t)k);
+    return;
+  }
   if (write(STDERR_FILENO, line, (size_t)k) < 0)
     return; /* nowhere left to say so */
 }
@@ -236,6 +249,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
       node__conn_fail(c, rc); /* freeing it schedules the next try */
   } else {
     node_net_log("dial peer=%s reason=%s", d->addr, node_net_reason_name(rc, name, sizeof name));
+    if (n->o.dial_failed)
+      n->o.dial_failed(n->o.dial_ctx, d->addr, NODE_NET_STAGE_CONNECT, rc);
     node__dialer_schedule(d);
   }
   uv_freeaddrinfo(res);
@@ -255,6 +270,8 @@ static void dialer_fire(uv_timer_t *t)
   if ((rc = uv_getaddrinfo(n->loop, &d->gai, on_resolved, d->host, d->port, &hints)) != 0) {
     char name[48];
     node_net_log("dial peer=%s reason=%s", d->addr, node_net_reason_name(rc, name, sizeof name));
+    if (n->o.dial_failed)
+      n->o.dial_failed(n->o.dial_ctx, d->addr, NODE_NET_STAGE_CONNECT, rc);
     node__dialer_schedule(d);
     return;
   }

@@ -90,6 +90,11 @@ const char *node_net_reason_name(int reason, char *buf, size_t len);
 /* One log line to stderr, prefixed with the UTC time and "batond:", in one
  * write(2) so lines from several processes do not interleave. */
 void node_net_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Where node_net_log's lines go from now on: fn(ctx, line, len) with the
+ * line and its newline; NULL: stderr again. For a process that is not
+ * batond (the baton command) and reports in its own words. Not
+ * thread-safe: set it before the loop runs. */
+void node_net_log_sink(void (*fn)(void *ctx, const char *line, size_t len), void *ctx);
 
 /* Splits "host:port" or "[v6]:port" (port 0..65535). BT_EINVAL for anything
  * else, including an unbracketed IPv6 address or a host above hlen - 1. */
@@ -150,7 +155,26 @@ typedef struct {
   uint64_t retry_min_ms, retry_max_ms;
   size_t max_frame;         /* after the handshake; 0: PROTO_FRAME_MAX_DEFAULT */
   const node_net_sync *sync; /* NULL: the ping/pong placeholder */
+  /* Called, when set, each time a dialled attempt ends without a session
+   * the sync layer took: the name did not resolve, the connection failed,
+   * the handshake failed or the peer refused this node (it closed before
+   * its stream header), or sync.open refused the session. stage: how far
+   * it got (NODE_NET_STAGE_*); reason as logged. The dialer tries again
+   * after its backoff; a one-shot caller (baton sync, node/dial.h) stops
+   * the network from the loop, not from inside this call. */
+  void (*dial_failed)(void *ctx, const char *addr, int stage, int reason);
+  void *dial_ctx;
 } node_net_opts;
+
+/* How far a dialled attempt got (node_net_opts.dial_failed). */
+enum {
+  NODE_NET_STAGE_CONNECT = 0, /* resolving or connecting */
+  NODE_NET_STAGE_HANDSHAKE,   /* handshake frames */
+  NODE_NET_STAGE_HEADER,      /* our handshake done, waiting for the peer's
+                                 stream header: a peer that closes here
+                                 refused this node's certificates */
+  NODE_NET_STAGE_OPEN,        /* a session was up */
+};
 
 typedef struct node_net node_net;
 

@@ -14,6 +14,7 @@
 
 #include "crdt/cert.h"
 #include "crdt/err.h"
+#include "node/audit.h"
 #include "node/org.h"
 #include "node/store_int.h"
 
@@ -247,6 +248,25 @@ static int write_end(wctx *w, int rc)
   return rc;
 }
 
+/* A sharing decision is audited in the op's transaction. */
+static int audit_decision(wctx *w, const crdt_body *b)
+{
+  char u[NODE_USER_MAX + 1] = "";
+
+  if (b->type != CRDT_OP_DECISION)
+    return BT_OK;
+  if (b->user.len <= NODE_USER_MAX)
+    memcpy(u, b->user.p, b->user.len), u[b->user.len] = 0;
+  for (size_t i = 0; u[i]; i++) /* not a user name (node_author's own callers): none */
+    if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= '0' && u[i] <= '9') || u[i] == '.' ||
+          u[i] == '_' || u[i] == '-')) {
+      u[0] = 0;
+      break;
+    }
+  return node__audit_txn(w->s, w->t, u, NODE_AUDIT_SHARE_DECISION, w->file,
+                         b->u.decision.decision == CRDT_DECIDE_SHARE ? "share" : "not share");
+}
+
 int node__author_checked(node_store *s, const uint8_t *file, crdt_body *b, crdt_id *id)
 {
   wctx w;
@@ -256,7 +276,9 @@ int node__author_checked(node_store *s, const uint8_t *file, crdt_body *b, crdt_
                        crdt_optype_control(b->type) || b->type == CRDT_OP_KEYBOX,
                        node__now_ms(s), 8)) != 0)
     return rc;
-  return write_end(&w, node__author_txn(s, w.t, file, b, id));
+  if ((rc = node__author_txn(s, w.t, file, b, id)) == BT_OK)
+    rc = audit_decision(&w, b);
+  return write_end(&w, rc);
 }
 
 int node__author_many(node_store *s, const uint8_t *file, const char *user, crdt_body *const *bs,
@@ -354,13 +376,15 @@ static int grant_keys(wctx *w, const crdt_grant *g, const uint8_t *fresh)
   return rc;
 }
 
-int node_grant_as(node_store *s, const char *user, node_role role,
-                  const uint8_t file[CRDT_FILE_LEN], const node_grant_req *g, crdt_id *grant)
+int node__grant_with(node_store *s, const char *user, node_role role,
+                     const uint8_t file[CRDT_FILE_LEN], const node_grant_req *g,
+                     node__after_fn after, void *ctx, crdt_id *grant, crdt_id *then)
 {
-  crdt_body b = {.type = CRDT_OP_GRANT, .known = 1};
+  crdt_body b = {.type = CRDT_OP_GRANT, .known = 1}, nb;
   uint8_t epoch[CRDT_EPOCH_LEN];
   crdt_cert *c = NULL;
   uint64_t ms = node__now_ms(s);
+  crdt_id gid;
   wctx w;
   int rc;
 
@@ -373,17 +397,39 @@ int node_grant_as(node_store *s, const char *user, node_role role,
   if (keeps_access(w.a, &c->b.subject, ms, NULL, 0))
     rc = BT_EDUP;
   if (rc == BT_OK)
-    rc = author(&w, &b, grant);
+    rc = author(&w, &b, &gid);
   if (rc == BT_OK && g->history == CRDT_HISTORY_FROM_NOW) {
     if ((rc = rekey(&w, CRDT_CAUSE_GRANT, NULL, 0, ms, epoch)) == 0)
       rc = grant_keys(&w, &b.u.grant, epoch);
   } else if (rc == BT_OK) {
     rc = grant_keys(&w, &b.u.grant, NULL);
   }
+  if (rc == BT_OK && after) {
+    memset(&nb, 0, sizeof nb);
+    nb.known = 1;
+    if ((rc = after(ctx, &gid, &nb)) == BT_OK)
+      rc = author(&w, &nb, then);
+  }
+  if (rc == BT_OK) { /* audited in the grant's transaction */
+    char d[8 + CRDT_FPR_LEN];
+    memcpy(d, "org ", 4);
+    crdt_fingerprint(c->b.subject.b, CRDT_PK_LEN, d + 4);
+    rc = node__audit_txn(s, w.t, user, NODE_AUDIT_GRANT, file, d);
+    if (rc == BT_OK && after && nb.type == CRDT_OP_XFER_START)
+      rc = node__audit_txn(s, w.t, user, NODE_AUDIT_TRANSFER_START, file, d);
+  }
+  if (rc == BT_OK && grant)
+    *grant = gid;
   rc = write_end(&w, rc);
 out:
   crdt_cert_free(c);
   return rc;
+}
+
+int node_grant_as(node_store *s, const char *user, node_role role,
+                  const uint8_t file[CRDT_FILE_LEN], const node_grant_req *g, crdt_id *grant)
+{
+  return node__grant_with(s, user, role, file, g, NULL, NULL, grant, NULL);
 }
 
 int node_revoke_as(node_store *s, const char *user, node_role role,
@@ -412,6 +458,12 @@ int node_revoke_as(node_store *s, const char *user, node_role role,
   b.u.revoke = (crdt_revoke){*grant, bt_strz(reason), bt_strz(user)};
   if ((rc = author(&w, &b, NULL)) == 0)
     rc = rekey(&w, CRDT_CAUSE_REVOKE, grant, 1, ms, epoch);
+  if (rc == BT_OK) { /* the reason is free text: not audited, the grant's id is */
+    char d[8 + 2 * CRDT_ID_LEN + 1];
+    memcpy(d, "grant ", 6);
+    sodium_bin2hex(d + 6, sizeof d - 6, grant->b, CRDT_ID_LEN);
+    rc = node__audit_txn(s, w.t, user, NODE_AUDIT_REVOKE, file, d);
+  }
   return write_end(&w, rc);
 }
 

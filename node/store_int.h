@@ -61,6 +61,14 @@ int node__author_many(node_store *s, const uint8_t *file, const char *user, crdt
  * *out borrows from *c and user (share.c). */
 int node__grant_check(node_store *s, const char *user, const node_grant_req *g, uint64_t ms,
                       crdt_cert **c, crdt_grant *out);
+/* node_grant_as, then (after != NULL) one more op in the same transaction:
+ * after(ctx, grant id, body) fills the body (type and fields; user is set
+ * here) and it is authored right after the grant's keyboxes, so both land
+ * or neither does. *then is its id (share.c; transfer.c uses it). */
+typedef int (*node__after_fn)(void *ctx, const crdt_id *grant, crdt_body *b);
+int node__grant_with(node_store *s, const char *user, node_role role,
+                     const uint8_t file[CRDT_FILE_LEN], const node_grant_req *g,
+                     node__after_fn after, void *ctx, crdt_id *grant, crdt_id *then);
 /* The org box secret key, inside t (org.c). BT_ENOTFOUND. */
 int node__org_box_sk(node_store *s, MDB_txn *t, node_secret **out);
 /* Loads has_org, org_pk, box_pk and box_tag from the keyring (org.c). */
@@ -139,6 +147,10 @@ typedef struct {
 /* The header epochs (epoch ids, control ids, keybox tags) a file's stored
  * ops carry (DB_TAGS: file | tag): 1 if tag is one of them, else 0. */
 int node__file_has_tag(node_store *s, MDB_txn *t, const uint8_t *file, const uint8_t *tag);
+
+/* Every file id this store knows (node/files.c), copied out of one read
+ * transaction; *out malloc'd, CRDT_FILE_LEN bytes each. */
+int node__file_ids(node_store *s, uint8_t **out, size_t *n);
 /* Calls fn for each tag of the file until it returns non-zero (passed on). */
 int node__file_tags(node_store *s, MDB_txn *t, const uint8_t *file,
                     int (*fn)(void *ctx, const uint8_t *tag), void *ctx);

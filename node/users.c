@@ -8,11 +8,15 @@
 #include "users.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crdt/date.h"
 #include "crdt/err.h"
+#include "audit.h"
 #include "store_int.h"
+#include "transfer.h"
 
 #define REC_LEN (12 + crypto_pwhash_STRBYTES)
 
@@ -104,9 +108,11 @@ static int rec_get(node_store *s, MDB_txn *t, const char *name, uint8_t rec[REC_
   return BT_OK;
 }
 
-/* Runs f(rec) on name's record inside one write transaction. */
-static int update(node_store *s, const char *name, void (*f)(uint8_t *rec, void *ctx),
-                  void *ctx)
+/* Runs f(rec) on name's record inside one write transaction, with the
+ * audit record a (0: none) in the same transaction: both or neither. */
+static int update_audited(node_store *s, const char *name, void (*f)(uint8_t *rec, void *ctx),
+                          void *ctx, node_audit_action a, const char *auser,
+                          const char *detail)
 {
   uint8_t rec[REC_LEN];
   MDB_txn *t;
@@ -118,6 +124,8 @@ static int update(node_store *s, const char *name, void (*f)(uint8_t *rec, void 
     f(rec, ctx);
     rc = rec_put(s, t, name, rec, 0);
   }
+  if (rc == 0 && a)
+    rc = node__audit_txn(s, t, auser, a, NULL, detail);
   rc = node__txn_end(t, rc);
   sodium_memzero(rec, sizeof(rec));
   return rc;
@@ -136,7 +144,12 @@ int node_user_add(node_store *s, const char *name, const char *pass, size_t len,
     return rc;
   if ((rc = node__txn(s, 0, &t)) != 0)
     return rc;
-  return node__txn_end(t, rec_put(s, t, name, rec, MDB_NOOVERWRITE));
+  if ((rc = rec_put(s, t, name, rec, MDB_NOOVERWRITE)) == 0) {
+    char d[NODE_USER_MAX + 32];
+    snprintf(d, sizeof d, "user %s role %s", name, node_role_name(role));
+    rc = node__audit_txn(s, t, NULL, NODE_AUDIT_USER_ADD, NULL, d);
+  }
+  return node__txn_end(t, rc);
 }
 
 static void count_failure(uint8_t *rec, void *ctx)
@@ -169,21 +182,31 @@ int node_user_login(node_store *s, const char *name, const char *pass, size_t le
     return rc;
   rc = name_ok(name) ? rec_get(s, t, name, rec) : BT_ENOTFOUND;
   mdb_txn_abort(t);
+  /* Every outcome is audited; a name that is not a user is not recorded
+   * (it may be a mistyped passphrase). If the audit write fails, its error
+   * is returned instead, and a right passphrase does not sign in. */
   if (rc == BT_ENOTFOUND) {
     char dummy[crypto_pwhash_STRBYTES];
     hash(s, pass, len ? len : 1, dummy); /* the same work as a real check */
-    return BT_EPASS;
+    rc = node_audit_add(s, NULL, NODE_AUDIT_LOGIN_FAILED, NULL, "unknown name");
+    return rc == 0 ? BT_EPASS : rc;
   }
   if (rc != 0)
     return rc;
   if (now_ms < node__get_le64(rec + 4)) {
-    rc = BT_ELOCKED;
+    rc = node_audit_add(s, name, NODE_AUDIT_LOGIN_FAILED, NULL, "locked out");
+    rc = rc == 0 ? BT_ELOCKED : rc;
   } else if (len == 0 || crypto_pwhash_str_verify((const char *)rec + 12, pass, len) != 0) {
-    rc = update(s, name, count_failure, &now_ms);
+    rc = update_audited(s, name, count_failure, &now_ms, NODE_AUDIT_LOGIN_FAILED, name,
+                        "wrong passphrase");
     rc = rc == 0 ? BT_EPASS : rc;
   } else {
-    *role = (node_role)rec[1];
-    rc = rec[2] || node__get_le64(rec + 4) ? update(s, name, reset_failures, NULL) : BT_OK;
+    const char *rn = node_role_name((node_role)rec[1]);
+    rc = rec[2] || node__get_le64(rec + 4)
+             ? update_audited(s, name, reset_failures, NULL, NODE_AUDIT_LOGIN, name, rn)
+             : node_audit_add(s, name, NODE_AUDIT_LOGIN, NULL, rn);
+    if (rc == BT_OK)
+      *role = (node_role)rec[1];
   }
   sodium_memzero(rec, sizeof(rec));
   return rc;
@@ -204,7 +227,77 @@ int node_user_passwd(node_store *s, const char *name, const char *pass, size_t l
     return BT_ENOTFOUND;
   if ((rc = hash(s, pass, len, h)) != 0)
     return rc;
-  return update(s, name, set_hash, h);
+  char d[NODE_USER_MAX + 8];
+  snprintf(d, sizeof d, "user %s", name);
+  return update_audited(s, name, set_hash, h, NODE_AUDIT_USER_PASSWD, NULL, d);
+}
+
+int node_user_count(node_store *s, size_t *n)
+{
+  MDB_txn *t;
+  MDB_stat st;
+  int rc;
+
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  rc = node__err(mdb_stat(t, s->db[DB_USERS], &st));
+  mdb_txn_abort(t);
+  if (rc == 0)
+    *n = st.ms_entries;
+  return rc;
+}
+
+static int list_users(node_store *s, MDB_txn *t, uint64_t now, node_user_info *u, size_t max,
+                      size_t *n)
+{
+  MDB_cursor *c;
+  MDB_val k, v;
+  int rc;
+
+  if ((rc = mdb_cursor_open(t, s->db[DB_USERS], &c)) != 0)
+    return node__err(rc);
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *n < max;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    const uint8_t *r = v.mv_data;
+    if (k.mv_size == 0 || k.mv_size > NODE_USER_MAX || v.mv_size != REC_LEN || r[0] != 1)
+      continue;
+    memcpy(u[*n].name, k.mv_data, k.mv_size);
+    u[*n].name[k.mv_size] = '\0';
+    u[*n].role = (node_role)r[1];
+    u[*n].locked_until = node__get_le64(r + 4);
+    u[*n].locked = now < u[*n].locked_until;
+    (*n)++;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND || rc == 0 ? BT_OK : node__err(rc);
+}
+
+int node_user_list_as(node_store *s, node_role role, uint64_t now_ms, node_user_info **out,
+                      size_t *n)
+{
+  node_user_info *u = NULL;
+  MDB_txn *t;
+  MDB_stat st;
+  size_t k = 0;
+  int rc;
+
+  if (!node_may(role, NODE_DO_MANAGE_USERS))
+    return BT_EDENIED;
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  if ((rc = node__err(mdb_stat(t, s->db[DB_USERS], &st))) == 0 &&
+      (u = calloc(st.ms_entries ? st.ms_entries : 1, sizeof(*u))) == NULL)
+    rc = BT_ENOMEM;
+  if (rc == 0)
+    rc = list_users(s, t, now_ms, u, st.ms_entries, &k);
+  mdb_txn_abort(t);
+  if (rc != 0) {
+    free(u);
+    return rc;
+  }
+  *out = u;
+  *n = k;
+  return BT_OK;
 }
 
 node_action node_action_for(uint32_t optype)
@@ -215,6 +308,9 @@ node_action node_action_for(uint32_t optype)
   case CRDT_OP_GRANT: case CRDT_OP_REVOKE: case CRDT_OP_EPOCH: case CRDT_OP_KEYBOX:
   case CRDT_OP_DECISION:
     return NODE_DO_SHARE;
+  case CRDT_OP_XFER_START: case CRDT_OP_XFER_DELIVERED: case CRDT_OP_XFER_ACK:
+  case CRDT_OP_XFER_REJECT: case CRDT_OP_XFER_CLOSE:
+    return NODE_DO_TRANSFER;
   default:
     return NODE_DO_WRITE_FILE;
   }
@@ -232,10 +328,15 @@ int node_author_as(node_store *s, const char *user, node_role role,
 int node_file_create_as(node_store *s, const char *user, node_role role, crdt_body *b,
                         uint8_t file[CRDT_FILE_LEN], crdt_id *op)
 {
+  int rc;
+
   if (!node_may(role, NODE_DO_WRITE_FILE))
     return BT_EDENIED;
   b->user = bt_strz(user);
-  return node_file_create(s, b, file, op);
+  if ((rc = node_file_create(s, b, file, op)) != 0)
+    return rc;
+  /* The file exists now; if the record cannot be written, say so. */
+  return node_audit_add(s, user, NODE_AUDIT_FILE_CREATE, file, node_role_name(role));
 }
 
 int node_casefile_as(node_store *s, const char *user, node_role role,
@@ -247,23 +348,40 @@ int node_casefile_as(node_store *s, const char *user, node_role role,
   uint8_t dev[CRDT_PK_LEN];
   int rc;
 
+  uint32_t retain = 0;
+
   if (!whole && !node_may(role, NODE_DO_READ_OWN))
     return BT_EDENIED;
   node_store_device(s, dev);
+  if ((rc = node_transfer_retention(s, file, crdt_date_from_ms(node__now_ms(s)), &retain)) != 0)
+    return rc;
   if ((rc = node_casefile(s, file, &cf)) != 0)
     return rc;
   memset(out, 0, sizeof(*out));
+  out->retain = retain;
   if ((out->entries = calloc(cf->nentries ? cf->nentries : 1, sizeof(*out->entries))) == NULL)
     return BT_ENOMEM;
   for (size_t i = 0; i < cf->nentries; i++) {
     const crdt_cf_entry *e = &cf->entries[i];
     /* Own = logged by this user on this node (names are per node). */
-    if (whole || (e->body->type == CRDT_OP_CONCERN && bt_str_eq(e->body->user, me) &&
+    uint32_t t = e->body->type;
+    /* After a transfer is closed, this org's retention choice applies. */
+    if ((retain == CRDT_RETAIN_LOG && (t < CRDT_OP_XFER_START || t > CRDT_OP_XFER_CLOSE)) ||
+        (retain == CRDT_RETAIN_CHRONO && t != CRDT_OP_CHRONO &&
+         (t < CRDT_OP_XFER_START || t > CRDT_OP_XFER_CLOSE)))
+      continue;
+    if (whole || (t == CRDT_OP_CONCERN && bt_str_eq(e->body->user, me) &&
                   memcmp(e->op->h.author, dev, CRDT_PK_LEN) == 0))
       out->entries[out->nentries++] = e;
   }
   out->file = whole ? cf : NULL;
-  return BT_OK;
+  /* A view that cannot be audited is refused. The audit write touches no
+   * op, so the borrowed materialisation stays valid. */
+  if ((rc = node_audit_add(s, user, NODE_AUDIT_VIEW, file, node_role_name(role))) != 0) {
+    node_view_free(out);
+    memset(out, 0, sizeof(*out));
+  }
+  return rc;
 }
 
 void node_view_free(node_view *v)

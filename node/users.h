@@ -45,6 +45,23 @@ int node_may(node_role role, node_action action);
 int node_user_add(node_store *s, const char *name, const char *pass, size_t len,
                   node_role role);
 
+/* How many users the node has (no names): 0 means the first user may be
+ * added without signing in (docs/cli.md, `baton user add`). */
+int node_user_count(node_store *s, size_t *n);
+
+/* One user as node_user_list_as shows it. */
+typedef struct {
+  char name[NODE_USER_MAX + 1];
+  node_role role;
+  int locked;        /* locked out at now_ms */
+  uint64_t locked_until;
+} node_user_info;
+
+/* Every user, by name; *out malloc'd (the caller frees it). BT_EDENIED
+ * unless the role may manage users. */
+int node_user_list_as(node_store *s, node_role role, uint64_t now_ms, node_user_info **out,
+                      size_t *n);
+
 /* Checks a passphrase at now_ms. BT_OK with *role; BT_EPASS (wrong, or no
  * such user: the same answer, so names cannot be probed); BT_ELOCKED. */
 int node_user_login(node_store *s, const char *name, const char *pass, size_t len,
@@ -74,6 +91,9 @@ typedef struct {
   const crdt_casefile *file;     /* NULL unless the role reads whole files */
   const crdt_cf_entry **entries; /* what the role may see, display order */
   size_t nentries;
+  uint32_t retain;               /* 0, or the crdt_retain this org chose when
+                                    it closed a transfer of the file: then
+                                    entries hold only what it keeps */
 } node_view;
 
 /* Fills *out; free with node_view_free. Borrowed parts live as long as
@@ -96,6 +116,10 @@ typedef struct {
   } months[NODE_COUNT_MONTHS];    /* the 24 months up to now, oldest first */
   size_t conflicts;               /* files with a front-sheet conflict */
   size_t shared;                  /* files with a live grant to another org */
+  size_t transfers_out, transfers_in; /* transfers this node sent, received */
+  size_t transfers_on_time;       /* of those, receipts confirmed by the deadline */
+  size_t transfers_late;          /* receipts confirmed after it */
+  size_t transfers_overdue;       /* waiting for a receipt past the deadline now */
 } node_counts;
 
 /* BT_EDENIED unless the role may read counts. */

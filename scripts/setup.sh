@@ -8,6 +8,7 @@ PKGS=(
   libsodium-dev liblmdb-dev libuv1-dev libmsgpack-dev libcriterion-dev
   libjansson-dev             # JSON: the baton command, bank-holiday imports
   clang libclang-rt-14-dev   # libFuzzer harnesses (tests/fuzz)
+  jq                         # scripts/demo.sh reads baton's --json output
 )
 
 missing=()

@@ -27,7 +27,22 @@
 
 static const char *const COMMANDS[] = {"init", "status", "calendar show", "calendar import",
                                        "calendar terms", "calendar rule", "calendar deadline",
-                                       "version", "help"};
+                                       "user add", "user list", "user passwd", "file open",
+                                       "files", "file show", "file set", "file resolve",
+                                       "file close", "file reopen", "tag add", "tag remove",
+                                       "concern log", "concern review", "chrono add",
+                                       "bodymap add", "reflect add", "action add",
+                                       "action done", "correct", "share grant",
+                                       "share extract", "share revoke", "share decide",
+                                       "grants", "transfer start", "transfer ack",
+                                       "transfer reject", "transfer close", "transfers",
+                                       "package export", "package import", "audit",
+                                       "root create", "root show", "root certify",
+                                       "directory", "directory publish", "directory revoke",
+                                       "org request", "org install", "anchor add", "anchors",
+                                       "enrol issue", "enrol request", "enrol answer",
+                                       "enrol accept", "peer add", "peer list", "peer remove",
+                                       "sync", "version", "help"};
 
 TestSuite(cli, .init = cli_setup, .fini = cli_teardown);
 

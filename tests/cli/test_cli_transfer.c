@@ -1,0 +1,205 @@
+/* tests/cli/test_cli_transfer.c: `baton transfer ...` and `baton transfers`
+ * through the real binary, on stores the test sets up in-process
+ * (tests/node/parties.h: an LA whose directory lists Oak Primary, County
+ * MASH and Elm Academy). Ops move between the stores by copying envelopes,
+ * as a sync would; test_e2e.c does the same with real daemons. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/runner.h"
+#include "crdt/err.h"
+#include "node/dir.h"
+#include "node/org.h"
+#include "node/parties.h"
+#include "node/users.h"
+
+static party la, school, mash, other;
+static uint8_t file[CRDT_FILE_LEN];
+static char fid[2 * CRDT_FILE_LEN + 1];
+
+static void publish(party *p)
+{
+  cr_assert_eq(node_dir_publish(la.s, p->cert, p->cert_len, NULL), BT_OK);
+}
+
+static void see_directory(party *p)
+{
+  crdt_id anchor;
+  uint8_t dir[CRDT_FILE_LEN];
+
+  cr_assert_eq(node_root_pk(la.s, &anchor), BT_OK);
+  node_dir_file(&anchor, dir);
+  cr_assert_eq(node_dir_track(p->s, &anchor), BT_OK);
+  party_sync(&la, p, dir);
+}
+
+static void setup(void)
+{
+  cli_setup();
+  parties_open(&la, &school, &mash, &other);
+  publish(&school);
+  publish(&mash);
+  publish(&other);
+  see_directory(&school);
+  see_directory(&other);
+  see_directory(&mash);
+  cr_assert_eq(node_user_add(school.s, "dsl.jones", "oak pass", 8, NODE_ROLE_DSL), BT_OK);
+  cr_assert_eq(node_user_add(school.s, "staff.ali", "ali pass", 8, NODE_ROLE_STAFF), BT_OK);
+  cr_assert_eq(node_user_add(other.s, "dsl.green", "elm pass", 8, NODE_ROLE_DSL), BT_OK);
+  party_new_file(&school, file);
+  cr_assert_eq(party_note(&school, file, "disclosure in class", NULL), BT_OK);
+  for (size_t i = 0; i < CRDT_FILE_LEN; i++)
+    sprintf(fid + 2 * i, "%02x", file[i]);
+}
+
+static void teardown(void)
+{
+  parties_close(&la, &school, &mash, &other);
+  cli_teardown();
+}
+
+TestSuite(cli_transfer, .init = setup, .fini = teardown);
+
+/* baton as a user of p's node. */
+static int as(party *p, const char *user, const char *pass, const char *const *args)
+{
+  char e1[] = "BATON_PASSPHRASE=pw", e2[128], e3[96];
+  const char *argv[24] = {"--dir", p->dir, "--user", user};
+  size_t n = 4;
+
+  snprintf(e2, sizeof e2, "BATON_USER_PASSPHRASE=%s", pass);
+  snprintf(e3, sizeof e3, "BATON_USER=");
+  for (size_t i = 0; args[i] && n < 23; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  return run_env((const char *const[]){e1, e2, e3, NULL}, argv);
+}
+#define OAK(...) as(&school, "dsl.jones", "oak pass", (const char *const[]){__VA_ARGS__, NULL})
+#define ELM(...) as(&other, "dsl.green", "elm pass", (const char *const[]){__VA_ARGS__, NULL})
+
+static size_t ops(party *p)
+{
+  size_t n = 0;
+
+  cr_assert_eq(node_file_ops(p->s, file, NULL, 0, &n), BT_OK);
+  return n;
+}
+
+/* The only transfer in the JSON of `transfers`. */
+static const json_t *only(json_t *doc)
+{
+  const json_t *xs = json_object_get(doc, "transfers");
+
+  cr_assert_eq(json_array_size(xs), 1, "one transfer listed: %s", out);
+  return json_array_get(xs, 0);
+}
+
+Test(cli_transfer, start_ack_and_the_sender_sees_the_receipt)
+{
+  json_t *doc;
+  const json_t *x;
+
+  cr_assert_eq(OAK("--json", "transfer", "start", fid, "--to", "Elm Academy", "--on-roll",
+                   "2026-11-23", "--leaving", "2026-11-20"), 0, "%s", err);
+  doc = parse_out();
+  cr_assert_str_eq(jstr(doc, "deadline"), "2026-11-30", "Monday on roll: due next Monday");
+  cr_assert_str_eq(jstr(doc, "to_name"), "Elm Academy");
+  cr_assert_str_eq(jstr(doc, "status"), "pending");
+  json_decref(doc);
+
+  cr_assert_eq(OAK("--json", "transfers", "--now", "2026-11-25"), 0, "%s", err);
+  doc = parse_out();
+  x = only(doc);
+  cr_assert_eq(json_integer_value(json_object_get(x, "days_left")), 3, "%s", out);
+  cr_assert_str_eq(jstr(x, "direction"), "out");
+  json_decref(doc);
+  cr_assert_eq(OAK("transfers", "--overdue", "--now", "2026-12-01"), 3,
+               "overdue: exit 3 for cron (%s)", err);
+  cr_assert(strstr(out, "overdue"), "%s", out);
+  cr_assert_eq(OAK("transfers", "--overdue", "--now", "2026-11-30"), 0, "due today is not late");
+
+  party_sync(&school, &other, file);
+  cr_assert_eq(ELM("--json", "transfers"), 0, "%s", err);
+  doc = parse_out();
+  x = only(doc);
+  cr_assert_str_eq(jstr(x, "direction"), "in");
+  cr_assert_str_eq(jstr(x, "state"), "delivered", "the receiving node signed its delivery");
+  json_decref(doc);
+  cr_assert_eq(ELM("transfer", "ack", fid, "--stored", "locked cabinet, DSL office"), 0, "%s",
+               err);
+  cr_assert_eq(ELM("transfer", "ack", fid), 1, "a second ack is refused");
+  cr_assert(strstr(err, "transfer"), "%s", err);
+
+  party_sync(&other, &school, file);
+  cr_assert_eq(OAK("--json", "transfers", "--now", "2026-12-01"), 0, "acknowledged: not overdue");
+  doc = parse_out();
+  x = only(doc);
+  cr_assert_str_eq(jstr(x, "status"), "acknowledged");
+  cr_assert_str_eq(jstr(x, "acknowledged_by"), "dsl.green");
+  cr_assert_str_eq(jstr(x, "stored"), "locked cabinet, DSL office");
+  json_decref(doc);
+
+  cr_assert_eq(OAK("transfer", "close", fid, "--retain", "chronology"), 2, "needs --keep-until");
+  cr_assert_eq(OAK("transfer", "close", fid, "--retain", "shred"), 2);
+  cr_assert_eq(OAK("transfer", "close", fid, "--retain", "log"), 0, "%s", err);
+  cr_assert_eq(OAK("--json", "transfers"), 0);
+  doc = parse_out();
+  cr_assert_str_eq(jstr(only(doc), "status"), "closed");
+  json_decref(doc);
+}
+
+Test(cli_transfer, a_misdirected_file_is_rejected_with_a_reason)
+{
+  json_t *doc;
+
+  cr_assert_eq(OAK("transfer", "start", fid, "--to", "Elm Academy", "--on-roll", "2026-11-23"),
+               0, "%s", err);
+  party_sync(&school, &other, file);
+  cr_assert_eq(ELM("transfer", "reject", fid), 2, "a reject needs --reason");
+  cr_assert_eq(ELM("transfer", "reject", fid, "--reason", "not on our roll"), 0, "%s", err);
+  party_sync(&other, &school, file);
+  cr_assert_eq(OAK("--json", "transfers"), 0);
+  doc = parse_out();
+  cr_assert_str_eq(jstr(only(doc), "status"), "rejected");
+  json_decref(doc);
+}
+
+Test(cli_transfer, bad_input_is_refused_and_changes_nothing)
+{
+  size_t before = ops(&school);
+
+  cr_assert_eq(OAK("transfer", "start", fid, "--to", "Elm Academy"), 2, "no on-roll date");
+  cr_assert(strstr(err, "--on-roll"), "%s", err);
+  cr_assert_eq(OAK("transfer", "start", fid, "--on-roll", "2026-11-23"), 2, "no destination");
+  cr_assert_eq(OAK("transfer", "start", fid, "--to", "Elm Academy", "--to-la", "--on-roll",
+                   "2026-11-23"), 2);
+  cr_assert_eq(OAK("transfer", "start", fid, "--to", "Elm Academy", "--on-roll", "2026-11-31"),
+               2, "not a date");
+  cr_assert(strstr(err, "YYYY-MM-DD"), "%s", err);
+  cr_assert_eq(OAK("transfer", "start", fid, "--to", "Elm Academy", "--on-roll", "2026-11-23",
+                   "--leaving", "2026-11-24"), 2, "left after going on roll");
+  cr_assert_eq(OAK("transfer", "start", "zz", "--to", "Elm Academy", "--on-roll", "2026-11-23"),
+               2, "not a file id");
+  cr_assert_eq(OAK("transfer", "start", "0123456789abcdef0123456789abcdef", "--to",
+                   "Elm Academy", "--on-roll", "2026-11-23"), 1, "unknown file");
+  cr_assert_eq(OAK("transfer", "start", fid, "--to", "Nowhere School", "--on-roll",
+                   "2026-11-23"), 1, "unknown org");
+  cr_assert(strstr(err, "directory"), "%s", err);
+  cr_assert_eq(OAK("transfer", "start", fid, "--to", "Elm Academy", "--on-roll", "2030-01-07"),
+               1, "a year without known bank holidays");
+  cr_assert(strstr(err, "calendar import"), "%s", err);
+  cr_assert_eq(as(&school, "staff.ali", "ali pass",
+                  (const char *const[]){"transfer", "start", fid, "--to", "Elm Academy",
+                                        "--on-roll", "2026-11-23", NULL}), 1, "staff may not");
+  cr_assert(strstr(err, "staff"), "%s", err);
+  cr_assert_eq(as(&school, "dsl.jones", "wrong",
+                  (const char *const[]){"transfer", "start", fid, "--to", "Elm Academy",
+                                        "--on-roll", "2026-11-23", NULL}), 1, "wrong passphrase");
+  cr_assert_eq(RUN_ENV("BATON_PASSPHRASE=pw", "--dir", school.dir, "transfers"), 2,
+               "no user named");
+  cr_assert_eq(OAK("transfer", "ack", fid), 1, "nothing to acknowledge here");
+  cr_assert_eq(ops(&school), before, "no refusal wrote an op");
+}

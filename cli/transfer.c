@@ -254,13 +254,15 @@ const cli_cmd cli_transfer_start_cmd = {
 
 /* ---- transfer ack / reject / close -------------------------------------- */
 
-enum { A_STORED, A_NOTE };
-static const cli_opt ACK_OPTS[] = {
-  [A_STORED] = {"--stored", "WHERE", 256, "where the file is now kept"},
-  [A_NOTE] = {"--note", "TEXT", 4096, "anything the sender should know"},
-};
+/* What ack, reject and close do once the transfer is found: node/'s call
+ * and its messages. Returns an exit code. */
+typedef int (*xfer_act)(const cli_ctx *c, cli_sess *ss, const uint8_t *file,
+                        const node_xfer_info *x, const cli_args *a);
 
-static int ack_run(cli_ctx *c, const cli_args *a)
+/* The common part: FILE [TRANSFER] checked, the user signed in, the node
+ * caught up, the transfer of file in direction dir picked (by id, or the
+ * only one in a state of want), then act. */
+static int on_transfer(cli_ctx *c, const cli_args *a, uint32_t dir, unsigned want, xfer_act act)
 {
   uint8_t file[CRDT_FILE_LEN];
   node_xfer_info x;
@@ -273,23 +275,39 @@ static int ack_run(cli_ctx *c, const cli_args *a)
   if ((rc = cli_sess_open(c, NODE_DO_TRANSFER, &ss)) != CLI_OK)
     return rc;
   if ((rc = cli_sess_file(c, &ss, a->pos[0], file)) == CLI_OK && (rc = tick(c, &ss)) == CLI_OK &&
-      (rc = pick(c, &ss, file, a->npos > 1 ? a->pos[1] : NULL, NODE_XFER_IN,
-                 1u << CRDT_XS_PENDING | 1u << CRDT_XS_DELIVERED, &x)) == CLI_OK) {
-    rc = node_transfer_ack_as(ss.s, ss.u.name, ss.u.role, file, &x.start, a->val[A_STORED],
-                              a->val[A_NOTE]);
-    if (rc == BT_ESTATE)
-      rc = cli_fail(c, "that transfer is already acknowledged or closed; nothing changed");
-    else if (rc == BT_EEPOCH)
-      rc = cli_fail(c, "this node cannot read all of the file yet: sync again, then "
-                       "acknowledge; nothing changed");
-    else if (rc != BT_OK)
-      rc = cli_node_fail(c, &ss, "acknowledging the transfer", rc);
-    else
-      rc = show_one(c, &ss, file, &x.start,
-                    "Receipt confirmed: the sender sees it after the next sync.");
-  }
+      (rc = pick(c, &ss, file, a->npos > 1 ? a->pos[1] : NULL, dir, want, &x)) == CLI_OK)
+    rc = act(c, &ss, file, &x, a);
   cli_sess_close(&ss);
   return rc;
+}
+
+enum { A_STORED, A_NOTE };
+static const cli_opt ACK_OPTS[] = {
+  [A_STORED] = {"--stored", "WHERE", 256, "where the file is now kept"},
+  [A_NOTE] = {"--note", "TEXT", 4096, "anything the sender should know"},
+};
+
+static int ack_do(const cli_ctx *c, cli_sess *ss, const uint8_t *file,
+                  const node_xfer_info *x, const cli_args *a)
+{
+  int rc = node_transfer_ack_as(ss->s, ss->u.name, ss->u.role, file, &x->start,
+                                a->val[A_STORED], a->val[A_NOTE]);
+
+  if (rc == BT_ESTATE)
+    return cli_fail(c, "that transfer is already acknowledged or closed; nothing changed");
+  if (rc == BT_EEPOCH)
+    return cli_fail(c, "this node cannot read all of the file yet: sync again, then "
+                       "acknowledge; nothing changed");
+  if (rc != BT_OK)
+    return cli_node_fail(c, ss, "acknowledging the transfer", rc);
+  return show_one(c, ss, file, &x->start,
+                  "Receipt confirmed: the sender sees it after the next sync.");
+}
+
+static int ack_run(cli_ctx *c, const cli_args *a)
+{
+  return on_transfer(c, a, NODE_XFER_IN, 1u << CRDT_XS_PENDING | 1u << CRDT_XS_DELIVERED,
+                     ack_do);
 }
 
 const cli_cmd cli_transfer_ack_cmd = {
@@ -308,36 +326,27 @@ static const cli_opt REJECT_OPTS[] = {
   {"--reason", "TEXT", 4096, "why (required): e.g. not on our roll"},
 };
 
+static int reject_do(const cli_ctx *c, cli_sess *ss, const uint8_t *file,
+                     const node_xfer_info *x, const cli_args *a)
+{
+  int rc = node_transfer_reject_as(ss->s, ss->u.name, ss->u.role, file, &x->start, a->val[0]);
+
+  if (rc == BT_ESTATE)
+    return cli_fail(c, "that transfer is already rejected or closed; nothing changed");
+  if (rc != BT_OK)
+    return cli_node_fail(c, ss, "rejecting the transfer", rc);
+  return show_one(c, ss, file, &x->start,
+                  "Transfer rejected: the sender is told at the next sync, and its node "
+                  "withdraws the grant.");
+}
+
 static int reject_run(cli_ctx *c, const cli_args *a)
 {
-  uint8_t file[CRDT_FILE_LEN];
-  node_xfer_info x;
-  cli_sess ss;
-  int rc;
-
   if (a->val[0] == NULL)
     return cli_usage(c, "--reason TEXT is needed: the sender must know why");
-  if ((rc = cli_id_arg(c, "FILE", a->pos[0], 2 * CRDT_FILE_LEN)) != CLI_OK ||
-      (a->npos > 1 && (rc = cli_id_arg(c, "TRANSFER", a->pos[1], 2 * CRDT_ID_LEN)) != CLI_OK))
-    return rc;
-  if ((rc = cli_sess_open(c, NODE_DO_TRANSFER, &ss)) != CLI_OK)
-    return rc;
-  if ((rc = cli_sess_file(c, &ss, a->pos[0], file)) == CLI_OK && (rc = tick(c, &ss)) == CLI_OK &&
-      (rc = pick(c, &ss, file, a->npos > 1 ? a->pos[1] : NULL, NODE_XFER_IN,
-                 1u << CRDT_XS_PENDING | 1u << CRDT_XS_DELIVERED | 1u << CRDT_XS_ACKED,
-                 &x)) == CLI_OK) {
-    rc = node_transfer_reject_as(ss.s, ss.u.name, ss.u.role, file, &x.start, a->val[0]);
-    if (rc == BT_ESTATE)
-      rc = cli_fail(c, "that transfer is already rejected or closed; nothing changed");
-    else if (rc != BT_OK)
-      rc = cli_node_fail(c, &ss, "rejecting the transfer", rc);
-    else
-      rc = show_one(c, &ss, file, &x.start,
-                    "Transfer rejected: the sender is told at the next sync, and its node "
-                    "withdraws the grant.");
-  }
-  cli_sess_close(&ss);
-  return rc;
+  return on_transfer(c, a, NODE_XFER_IN,
+                     1u << CRDT_XS_PENDING | 1u << CRDT_XS_DELIVERED | 1u << CRDT_XS_ACKED,
+                     reject_do);
 }
 
 const cli_cmd cli_transfer_reject_cmd = {
@@ -358,44 +367,49 @@ static const cli_opt CLOSE_OPTS[] = {
   [C_NOTE] = {"--note", "TEXT", 4096, "a note for the record"},
 };
 
-static int close_run(cli_ctx *c, const cli_args *a)
+/* --retain and --keep-until, checked. */
+static int retention(const cli_ctx *c, const cli_args *a, uint32_t *retain, uint32_t *until)
 {
   const char *w = a->val[C_RETAIN] ? a->val[C_RETAIN] : "keep";
-  uint32_t retain = 0, until = 0;
-  uint8_t file[CRDT_FILE_LEN];
-  node_xfer_info x;
-  cli_sess ss;
-  int rc;
 
+  *retain = *until = 0;
   for (uint32_t k = 1; k <= CRDT_RETAIN_LOG; k++)
     if (strcmp(w, RETAIN_WORDS[k]) == 0)
-      retain = k;
-  if (retain == 0)
+      *retain = k;
+  if (*retain == 0)
     return cli_usage(c, "--retain must be keep, chronology or log");
-  if ((retain == CRDT_RETAIN_CHRONO) != (a->val[C_UNTIL] != NULL))
+  if ((*retain == CRDT_RETAIN_CHRONO) != (a->val[C_UNTIL] != NULL))
     return cli_usage(c, "--keep-until DATE goes with --retain chronology, and only with it");
-  if (a->val[C_UNTIL] && (rc = cli_date_arg(c, "--keep-until", a->val[C_UNTIL], &until)))
+  return a->val[C_UNTIL] ? cli_date_arg(c, "--keep-until", a->val[C_UNTIL], until) : CLI_OK;
+}
+
+static int close_do(const cli_ctx *c, cli_sess *ss, const uint8_t *file,
+                    const node_xfer_info *x, const cli_args *a)
+{
+  uint32_t retain, until;
+  int rc;
+
+  if ((rc = retention(c, a, &retain, &until)) != CLI_OK)
     return rc;
-  if ((rc = cli_id_arg(c, "FILE", a->pos[0], 2 * CRDT_FILE_LEN)) != CLI_OK ||
-      (a->npos > 1 && (rc = cli_id_arg(c, "TRANSFER", a->pos[1], 2 * CRDT_ID_LEN)) != CLI_OK))
-    return rc;
-  if ((rc = cli_sess_open(c, NODE_DO_TRANSFER, &ss)) != CLI_OK)
-    return rc;
-  if ((rc = cli_sess_file(c, &ss, a->pos[0], file)) == CLI_OK && (rc = tick(c, &ss)) == CLI_OK &&
-      (rc = pick(c, &ss, file, a->npos > 1 ? a->pos[1] : NULL, NODE_XFER_OUT,
-                 1u << CRDT_XS_ACKED | 1u << CRDT_XS_REJECTED, &x)) == CLI_OK) {
-    rc = node_transfer_close_as(ss.s, ss.u.name, ss.u.role, file, &x.start, retain, until,
-                                a->val[C_NOTE]);
-    if (rc == BT_ESTATE)
-      rc = cli_fail(c, "the receiver has not confirmed receipt (or it is closed already): "
+  rc = node_transfer_close_as(ss->s, ss->u.name, ss->u.role, file, &x->start, retain, until,
+                              a->val[C_NOTE]);
+  if (rc == BT_ESTATE)
+    return cli_fail(c, "the receiver has not confirmed receipt (or it is closed already): "
                        "chase it first; nothing changed");
-    else if (rc != BT_OK)
-      rc = cli_node_fail(c, &ss, "closing the transfer", rc);
-    else
-      rc = show_one(c, &ss, file, &x.start, "Transfer closed; the transfer log is kept.");
-  }
-  cli_sess_close(&ss);
-  return rc;
+  if (rc != BT_OK)
+    return cli_node_fail(c, ss, "closing the transfer", rc);
+  return show_one(c, ss, file, &x->start, "Transfer closed; the transfer log is kept.");
+}
+
+static int close_run(cli_ctx *c, const cli_args *a)
+{
+  uint32_t retain, until;
+  int rc;
+
+  if ((rc = retention(c, a, &retain, &until)) != CLI_OK) /* before signing in */
+    return rc;
+  return on_transfer(c, a, NODE_XFER_OUT, 1u << CRDT_XS_ACKED | 1u << CRDT_XS_REJECTED,
+                     close_do);
 }
 
 const cli_cmd cli_transfer_close_cmd = {

@@ -10,82 +10,23 @@
 #include <string.h>
 
 #include "cli/runner.h"
+#include "cli/world.h"
 #include "crdt/err.h"
 #include "node/dir.h"
 #include "node/org.h"
 #include "node/parties.h"
 #include "node/users.h"
 
-static party la, school, mash, other;
-static uint8_t file[CRDT_FILE_LEN];
-static char fid[2 * CRDT_FILE_LEN + 1];
+TestSuite(cli_transfer, .init = world_open, .fini = world_close);
 
-static void publish(party *p)
-{
-  cr_assert_eq(node_dir_publish(la.s, p->cert, p->cert_len, NULL), BT_OK);
-}
-
-static void see_directory(party *p)
-{
-  crdt_id anchor;
-  uint8_t dir[CRDT_FILE_LEN];
-
-  cr_assert_eq(node_root_pk(la.s, &anchor), BT_OK);
-  node_dir_file(&anchor, dir);
-  cr_assert_eq(node_dir_track(p->s, &anchor), BT_OK);
-  party_sync(&la, p, dir);
-}
-
-static void setup(void)
-{
-  cli_setup();
-  parties_open(&la, &school, &mash, &other);
-  publish(&school);
-  publish(&mash);
-  publish(&other);
-  see_directory(&school);
-  see_directory(&other);
-  see_directory(&mash);
-  cr_assert_eq(node_user_add(school.s, "dsl.jones", "oak pass", 8, NODE_ROLE_DSL), BT_OK);
-  cr_assert_eq(node_user_add(school.s, "staff.ali", "ali pass", 8, NODE_ROLE_STAFF), BT_OK);
-  cr_assert_eq(node_user_add(other.s, "dsl.green", "elm pass", 8, NODE_ROLE_DSL), BT_OK);
-  party_new_file(&school, file);
-  cr_assert_eq(party_note(&school, file, "disclosure in class", NULL), BT_OK);
-  for (size_t i = 0; i < CRDT_FILE_LEN; i++)
-    sprintf(fid + 2 * i, "%02x", file[i]);
-}
-
-static void teardown(void)
-{
-  parties_close(&la, &school, &mash, &other);
-  cli_teardown();
-}
-
-TestSuite(cli_transfer, .init = setup, .fini = teardown);
-
-/* baton as a user of p's node. */
 static int as(party *p, const char *user, const char *pass, const char *const *args)
 {
-  char e1[] = "BATON_PASSPHRASE=pw", e2[128], e3[96];
-  const char *argv[24] = {"--dir", p->dir, "--user", user};
-  size_t n = 4;
-
-  snprintf(e2, sizeof e2, "BATON_USER_PASSPHRASE=%s", pass);
-  snprintf(e3, sizeof e3, "BATON_USER=");
-  for (size_t i = 0; args[i] && n < 23; i++)
-    argv[n++] = args[i];
-  argv[n] = NULL;
-  return run_env((const char *const[]){e1, e2, e3, NULL}, argv);
+  return world_as(p, user, pass, NULL, args);
 }
-#define OAK(...) as(&school, "dsl.jones", "oak pass", (const char *const[]){__VA_ARGS__, NULL})
-#define ELM(...) as(&other, "dsl.green", "elm pass", (const char *const[]){__VA_ARGS__, NULL})
 
 static size_t ops(party *p)
 {
-  size_t n = 0;
-
-  cr_assert_eq(node_file_ops(p->s, file, NULL, 0, &n), BT_OK);
-  return n;
+  return world_ops(p);
 }
 
 /* The only transfer in the JSON of `transfers`. */

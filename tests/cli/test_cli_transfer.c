@@ -142,5 +142,9 @@ Test(cli_transfer, bad_input_is_refused_and_changes_nothing)
   cr_assert_eq(RUN_ENV("BATON_PASSPHRASE=pw", "--dir", school.dir, "transfers"), 2,
                "no user named");
   cr_assert_eq(OAK("transfer", "ack", fid), 1, "nothing to acknowledge here");
+  cr_assert_eq(OAK("transfer", "start", fid, "--to-la"), 1, "no LA org in the directory");
+  cr_assert(strstr(err, "LA"), "%s", err);
+  cr_assert_eq(as(&school, "staff.ali", "ali pass", (const char *const[]){"transfers", NULL}), 1,
+               "staff do not see transfers");
   cr_assert_eq(ops(&school), before, "no refusal wrote an op");
 }

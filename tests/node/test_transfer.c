@@ -334,3 +334,28 @@ Test(node_transfer, notes_by_the_wrong_org_do_not_count_and_a_third_org_reads_no
   cr_assert_eq(n, 0, "not even the transfer is known to it");
   free(list);
 }
+
+Test(node_transfer, an_unknown_new_school_sends_the_file_to_the_la_counted_from_today)
+{
+  uint8_t file[CRDT_FILE_LEN];
+  party lao;
+  node_transfer_req r;
+  crdt_id start;
+  uint32_t deadline = 0;
+  node_xfer_info x;
+
+  party_join(&la, &lao, "Northshire LA", CRDT_ORG_LA);
+  party_new_file(&school, file);
+  r = (node_transfer_req){.org_cert = lao.cert, .org_cert_len = lao.cert_len, .via_la = 1,
+                          .today = 20260105, .leaving = 20260102};
+  cr_assert_eq(node_transfer_start_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &r, &start,
+                                      &deadline), BT_OK);
+  cr_assert_eq(deadline, 20260112, "five working days after the day it is sent");
+  x = summary(&school, &start);
+  cr_assert(x.via_la);
+  cr_assert_eq(x.on_roll, 0);
+  cr_assert_str_eq(x.to_name, "Northshire LA");
+  party_sync(&school, &lao, file);
+  cr_assert_eq(tick(&lao), 1, "the LA's node signs the delivery like a school's");
+  party_close(&lao);
+}

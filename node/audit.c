@@ -287,8 +287,17 @@ static int decode(const MDB_val *v, node_audit_rec *r, const uint8_t **body, siz
 /* ---- appending --------------------------------------------------------- */
 
 /* The next seq and prev hash, from the last stored record. */
-static int tail(node_store *s, MDB_txn *t, uint64_t *seq, uint8_t prev[NODE_AUDIT_HASH_LEN])
+static int decode(const MDB_val *v, node_audit_rec *r, const uint8_t **body, size_t *blen);
+
+/* The next seq, the hash to chain to, and the time of the last record (0
+ * when there is none, or it does not decode: verify reports that). */
+static int tail(node_store *s, MDB_txn *t, uint64_t *seq, uint8_t prev[NODE_AUDIT_HASH_LEN],
+                uint64_t *last_ms)
 {
+  node_audit_rec last;
+  const uint8_t *lb;
+  size_t ll;
+
   MDB_cursor *c;
   MDB_val k, v;
   int rc;
@@ -296,6 +305,7 @@ static int tail(node_store *s, MDB_txn *t, uint64_t *seq, uint8_t prev[NODE_AUDI
   if ((rc = mdb_cursor_open(t, s->db[DB_AUDIT], &c)) != 0)
     return node__err(rc);
   rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+  *last_ms = 0;
   if (rc == MDB_NOTFOUND) {
     *seq = 1;
     memset(prev, 0, NODE_AUDIT_HASH_LEN);
@@ -306,6 +316,8 @@ static int tail(node_store *s, MDB_txn *t, uint64_t *seq, uint8_t prev[NODE_AUDI
     else {
       *seq = get_be64(k.mv_data) + 1;
       crypto_generichash(prev, NODE_AUDIT_HASH_LEN, v.mv_data, v.mv_size, NULL, 0);
+      if (decode(&v, &last, &lb, &ll) == BT_OK)
+        *last_ms = last.ms;
     }
   } else
     rc = node__err(rc);
@@ -321,6 +333,7 @@ int node__audit_txn(node_store *s, MDB_txn *t, const char *user, node_audit_acti
   fbuf body = {bb, 0, sizeof bb}, val = {vb, 0, sizeof vb};
   size_t ulen = user ? strlen(user) : 0, dlen = detail ? strlen(detail) : 0;
   MDB_val k = {8, key}, v;
+  uint64_t last_ms;
   int rc;
 
   if (a < 1 || a >= NODE_AUDIT_END || !user_ok(user, ulen) || !detail_ok(detail, dlen))
@@ -332,7 +345,11 @@ int node__audit_txn(node_store *s, MDB_txn *t, const char *user, node_audit_acti
     memcpy(r.file, file, CRDT_FILE_LEN);
   }
   r.ms = node__now_ms(s);
-  if ((rc = tail(s, t, &r.seq, r.prev)) != 0 || (rc = encode_body(&r, &body)) != 0)
+  if ((rc = tail(s, t, &r.seq, r.prev, &last_ms)) != 0)
+    return rc;
+  if (r.ms < last_ms)
+    r.ms = last_ms; /* a clock set back never dates a record before the last */
+  if ((rc = encode_body(&r, &body)) != 0)
     return rc;
   crypto_sign_detached(r.sig, NULL, msg, signed_msg(bb, body.len, msg),
                        node_secret_bytes(s->device));

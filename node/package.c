@@ -468,6 +468,8 @@ static void unpacked_clear(unpacked *u)
 
 /* Every envelope decodes, is signed by its author and is of the file;
  * every secret hashes to its epoch. */
+static int header_key_opens(const unpacked *u, const proto_pkg_key *k);
+
 static int unpack(const uint8_t *plain, size_t plen, int with_keys, unpacked *u)
 {
   int rc;
@@ -494,13 +496,35 @@ static int unpack(const uint8_t *plain, size_t plen, int with_keys, unpacked *u)
   for (size_t i = 0; i < u->pl.nkeys; i++) {
     uint8_t id[CRDT_EPOCH_LEN];
     proto_pkg_key_at(&u->pl, i, &u->keys[i]);
-    if (u->keys[i].kind != PROTO_PKG_KEY_SECRET)
+    if (u->keys[i].kind != PROTO_PKG_KEY_SECRET) {
+      /* A header key is taken only if an op of the package under that
+       * epoch opens with it: the store keeps the first key it gets for an
+       * epoch, so an unchecked one could lock the file's readers out. */
+      if ((rc = header_key_opens(u, &u->keys[i])) != BT_OK)
+        return rc;
       continue;
+    }
     crdt_epoch_id(u->keys[i].key, id);
     if (memcmp(id, u->keys[i].epoch, CRDT_EPOCH_LEN) != 0)
       return BT_EINVAL;
   }
   return BT_OK;
+}
+
+/* BT_OK if some op of the package whose header names k's epoch decrypts
+ * with k (AEAD: only the real key does), else BT_EINVAL. */
+static int header_key_opens(const unpacked *u, const proto_pkg_key *k)
+{
+  for (size_t j = 0; j < u->pl.nops; j++) {
+    crdt_body *b = NULL;
+    if (memcmp(u->ops[j]->h.epoch, k->epoch, CRDT_EPOCH_LEN) != 0)
+      continue;
+    if (crdt_op_decrypt(u->ops[j], k->key, &b) != BT_OK)
+      return BT_EINVAL; /* it contradicts an op it claims to open */
+    crdt_body_free(b);
+    return BT_OK;
+  }
+  return BT_EINVAL; /* no op confirms it */
 }
 
 /* An op reported buffered may have been released later in the batch by a
@@ -523,7 +547,9 @@ static int verdicts(node_store *s, MDB_txn *t, const node_ingest_result *res, si
     case NODE_STORED:
       r->stored++;
       break;
-    case NODE_DUPLICATE:
+    case NODE_DUPLICATE: /* held already, or only waiting for parents here */
+      if ((rc = still_buffered(s, t, &res[i].id)) != 0)
+        return rc < 0 ? rc : BT_EPARENTS;
       r->duplicate++;
       break;
     case NODE_BUFFERED:

@@ -39,6 +39,7 @@ typedef struct {
   int from;          /* index of --from, or -1 */
   int prompt;        /* ask at a terminal when nothing else is given */
   int need_from;     /* nothing can be given without --from */
+  const char *auto_fields; /* filled by the command: not asked for */
   fmap map[MAX_MAP];
   size_t nmap;
   void (*defaults)(crdt_body *b, const char *user, const char *role, uint64_t now,
@@ -127,19 +128,33 @@ static int find_id(void *ctx, const char *field, const char *hex, crdt_id *out)
   return cli_entry_find(x->c, x->v, field, hex, want, out);
 }
 
-/* Asks for each field at the terminal (stderr prompts, stdin answers). */
-static int ask(const cli_ctx *c, const crdt_schema *s, json_t *o)
+static const char *hint(const crdt_field *f)
+{
+  switch (f->kind) {
+  case CRDT_F_TIME: return " [UTC, YYYY-MM-DDTHH:MM]";
+  case CRDT_F_DATE: return " [YYYY-MM-DD]";
+  case CRDT_F_YESNO: return " [yes/no]";
+  case CRDT_F_TEXT: return " [end with an empty line]";
+  default: return "";
+  }
+}
+
+/* Asks for each field at the terminal (stderr prompts, stdin answers),
+ * except those the command fills itself (auto_fields); a required field
+ * is asked again until answered. */
+static int ask(const cli_ctx *c, const spec *sp, const crdt_schema *s, json_t *o)
 {
   char line[4096];
 
-  fprintf(stderr, "Answer each question; leave one empty to skip it. Text fields end at an "
-                  "empty line.\n");
+  fprintf(stderr, "Answer each question; leave one empty to skip it.\n");
   for (size_t i = 0; i < s->nfields; i++) {
     const crdt_field *f = &s->fields[i];
     json_t *acc = NULL;
-    if (f->kind == CRDT_F_ID || f->kind == CRDT_F_LIST || f->kind == CRDT_F_BIN)
+    if (f->kind == CRDT_F_ID || f->kind == CRDT_F_LIST || f->kind == CRDT_F_BIN ||
+        (sp->auto_fields && strstr(sp->auto_fields, f->name)))
       continue;
-    fprintf(stderr, "%s%s: ", f->name, f->req ? " (required)" : "");
+  again:
+    fprintf(stderr, "%s%s%s: ", f->name, f->req ? " (required)" : "", hint(f));
     while (fgets(line, sizeof line, stdin) && line[0] != '\n') {
       line[strcspn(line, "\n")] = '\0';
       if (acc == NULL) {
@@ -156,6 +171,8 @@ static int ask(const cli_ctx *c, const crdt_schema *s, json_t *o)
       if (f->kind != CRDT_F_TEXT)
         break;
     }
+    if (acc == NULL && f->req && !feof(stdin))
+      goto again;
     if (acc)
       json_object_set_new(o, f->name, acc);
   }
@@ -201,7 +218,7 @@ static int gather(const cli_ctx *c, const cli_cmd *cmd, const cli_args *a, const
       return cli_usage(c, "give the record with --from FILE (a JSON object), or run at a "
                           "terminal to be asked for each field");
     }
-    if ((rc = ask(c, crdt_body_schema(sp->type), o)) != CLI_OK) {
+    if ((rc = ask(c, sp, crdt_body_schema(sp->type), o)) != CLI_OK) {
       json_decref(o);
       return rc;
     }
@@ -289,40 +306,40 @@ static int record_run(cli_ctx *c, const cli_args *a)
 #define FROM {"--from", "FILE", CLI_PATH_MAX, "the record as a JSON object (fields as below)"}
 
 static const spec S_CONCERN = {
-  CRDT_OP_CONCERN, 0, 1, 0, {{0}}, 0, concern_def, "Concern logged.",
+  CRDT_OP_CONCERN, 0, 1, 0, "written_at author_name author_role", {{0}}, 0, concern_def, "Concern logged.",
 };
 static const spec S_REVIEW = {
-  CRDT_OP_REVIEW, 0, 0, 0,
+  CRDT_OP_REVIEW, 0, 0, 0, NULL,
   {{"concern", -1, 1, CRDT_OP_CONCERN}, {"action", 1, -1, 0}, {"received_from", 2, -1, 0},
    {"received_at", 3, -1, 0}, {"referred", 4, -1, 0}, {"parents_informed", 5, -1, 0},
    {"outcome", 6, -1, 0}, {"reasons", 7, -1, 0}},
   8, review_def, "Review recorded.",
 };
 static const spec S_CHRONO = {
-  CRDT_OP_CHRONO, 0, 0, 0,
+  CRDT_OP_CHRONO, 0, 0, 0, NULL,
   {{"category", 1, -1, 0}, {"summary", 2, -1, 0}, {"event_at", 3, -1, 0},
    {"with_whom", 4, -1, 0}},
   4, chrono_def, "Chronology entry added.",
 };
 static const spec S_BODYMAP = {
-  CRDT_OP_BODYMAP, 0, 0, 1, {{"concern", 1, -1, CRDT_OP_CONCERN}}, 1, bodymap_def,
+  CRDT_OP_BODYMAP, 0, 0, 1, NULL, {{"concern", 1, -1, CRDT_OP_CONCERN}}, 1, bodymap_def,
   "Body map recorded.",
 };
 static const spec S_REFLECT = {
-  CRDT_OP_REFLECT, 0, 0, 1, {{"about", 1, -1, 0}}, 1, NULL, "Reflection recorded.",
+  CRDT_OP_REFLECT, 0, 0, 1, NULL, {{"about", 1, -1, 0}}, 1, NULL, "Reflection recorded.",
 };
 static const spec S_ACTION = {
-  CRDT_OP_ACTION, 0, 0, 0,
+  CRDT_OP_ACTION, 0, 0, 0, NULL,
   {{"what", 1, -1, 0}, {"owner", 2, -1, 0}, {"due", 3, -1, 0}, {"about", 4, -1, 0}},
   4, NULL, "Action added.",
 };
 static const spec S_DONE = {
-  CRDT_OP_ACTION_DONE, -1, 0, 0,
+  CRDT_OP_ACTION_DONE, -1, 0, 0, NULL,
   {{"action", -1, 1, CRDT_OP_ACTION}, {"note", 0, -1, 0}, {"done_at", 1, -1, 0}},
   3, done_def, "Action marked done.",
 };
 static const spec S_CORRECT = {
-  CRDT_OP_CORRECTION, -1, 0, 0,
+  CRDT_OP_CORRECTION, -1, 0, 0, NULL,
   {{"target", -1, 1, 0}, {"reason", 0, -1, 0}, {"text", 1, -1, 0}},
   3, NULL, "Correction added (the entry it corrects stays, marked corrected).",
 };

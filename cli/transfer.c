@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/orgref.h"
 #include "cli/out.h"
@@ -109,7 +110,7 @@ static int pick(const cli_ctx *c, cli_sess *ss, const uint8_t *file, const char 
     if (memcmp(xs[i].file, file, CRDT_FILE_LEN) != 0 || xs[i].dir != dir)
       continue;
     cli_hex(xs[i].start.b, CRDT_ID_LEN, id);
-    if (hex ? strncmp(id, hex, strlen(hex)) != 0 : !(want & (1u << xs[i].status)))
+    if (hex ? strncasecmp(id, hex, strlen(hex)) != 0 : !(want & (1u << xs[i].status)))
       continue;
     if (hits++ == 0)
       *out = xs[i];
@@ -223,8 +224,10 @@ static int start_run(cli_ctx *c, const cli_args *a)
   else if (rc == BT_EDUP)
     rc = cli_fail(c, "%s already has access to this file (a transfer or a grant): see `baton "
                      "transfers` and `baton grants`; nothing changed", org.name);
-  else if (rc == BT_EINVAL && r.via_la)
-    rc = cli_fail(c, "the org found is not an LA; nothing changed");
+  else if (rc == BT_EINVAL)
+    rc = cli_fail(c, "the dates do not fit: the child leaves on or before the on-roll date, "
+                     "and the deadline (from the on-roll date, or today with --to-la) comes "
+                     "after both; nothing changed");
   else if (rc != BT_OK)
     rc = cli_node_fail(c, &ss, "starting the transfer", rc);
   else {
@@ -396,6 +399,8 @@ static int close_do(const cli_ctx *c, cli_sess *ss, const uint8_t *file,
   if (rc == BT_ESTATE)
     return cli_fail(c, "the receiver has not confirmed receipt (or it is closed already): "
                        "chase it first; nothing changed");
+  if (rc == BT_EINVAL)
+    return cli_fail(c, "--keep-until is a day already past; nothing changed");
   if (rc != BT_OK)
     return cli_node_fail(c, ss, "closing the transfer", rc);
   return show_one(c, ss, file, &x->start, "Transfer closed; the transfer log is kept.");
@@ -408,7 +413,8 @@ static int close_run(cli_ctx *c, const cli_args *a)
 
   if ((rc = retention(c, a, &retain, &until)) != CLI_OK) /* before signing in */
     return rc;
-  return on_transfer(c, a, NODE_XFER_OUT, 1u << CRDT_XS_ACKED | 1u << CRDT_XS_REJECTED,
+  return on_transfer(c, a, NODE_XFER_OUT,
+                     1u << CRDT_XS_ACKED | 1u << CRDT_XS_REJECTED | 1u << CRDT_XS_WITHDRAWN,
                      close_do);
 }
 
@@ -498,7 +504,10 @@ static int list_run(cli_ctx *c, const cli_args *a)
         (a->val[L_OUT] && xs[i].dir != NODE_XFER_OUT) ||
         (a->val[L_FILE] && memcmp(xs[i].file, file, CRDT_FILE_LEN) != 0))
       continue;
-    overdue += od;
+    /* Only this school's own transfers alert: one between two other orgs
+     * (a file this node can read under a referral grant) is listed, not
+     * chased from here. */
+    overdue += od && xs[i].dir != NODE_XFER_OTHER;
     json_array_append_new(arr, info_json(&ss, &xs[i], now));
   }
   free(xs);
@@ -515,7 +524,8 @@ const cli_cmd cli_transfers_cmd = {
   .summary = "list transfers in and out, with deadlines; exit 3 if any is overdue",
   .about = "Statuses: pending (sent, not yet held by the receiver), delivered (its node\n"
            "holds and reads the whole file), acknowledged (its DSL confirmed receipt),\n"
-           "rejected, closed, and overdue (pending or delivered past the deadline). LEFT is\n"
+           "rejected, closed, withdrawn (the sender revoked its grant before an answer),\n"
+           "and overdue (pending or delivered past the deadline). LEFT is\n"
            "the working (or school) days to the deadline: 0 on the day, negative after.\n"
            "Exit status 3 when any transfer listed is overdue, so cron can alert:\n"
            "  baton --user dsl.jones transfers --overdue || mail ...",

@@ -188,6 +188,17 @@ static int link_ref(build *b, uint32_t i, const crdt_id *target, uint32_t want,
   return push_id(&te->links, &te->nlinks, &b->ord[i]->id);
 }
 
+/* Flags entry i CRDT_CF_BADREF unless target is an applied op of type
+ * want in i's causal past (a reference to a control op, not an entry). */
+static void past_ref(build *b, uint32_t i, const crdt_id *target, uint32_t want)
+{
+  int64_t t = find(b, target);
+
+  if (t < 0 || b->bodies[t] == NULL || b->bodies[t]->type != want ||
+      !precedes(b, (uint32_t)t, i))
+    b->cf->entries[b->entry_of[i]].flags |= CRDT_CF_BADREF;
+}
+
 static int resolve_refs(build *b)
 {
   int rc = BT_OK;
@@ -209,6 +220,9 @@ static int resolve_refs(build *b)
     case CRDT_OP_XFER_DELIVERED: case CRDT_OP_XFER_ACK: case CRDT_OP_XFER_REJECT:
     case CRDT_OP_XFER_CLOSE:
       rc = link_ref(b, i, &body->u.xnote.transfer, CRDT_OP_XFER_START, 0);
+      break;
+    case CRDT_OP_XFER_START: /* its grant: an applied grant op in its past */
+      past_ref(b, i, &body->u.xfer.grant, CRDT_OP_GRANT);
       break;
     default:
       break;
@@ -236,8 +250,10 @@ static int process(build *b, uint32_t i)
   crdt_casefile *cf = b->cf;
   int rc = BT_OK;
 
-  if (body == NULL || !body->known)
+  if (body == NULL || !body->known) {
+    cf->nunreadable += body == NULL;
     return push_id(&cf->unknown, &cf->nunknown, &b->ord[i]->id);
+  }
   switch (body->type) {
   case CRDT_OP_FILE_CREATE:
   case CRDT_OP_FIELD_SET:

@@ -75,6 +75,8 @@ typedef struct crdt_casefile {
   size_t ntags;
   crdt_id *heads, *unknown, *equivocated; /* ascending */
   size_t nheads, nunknown, nequivocated;
+  size_t nunreadable;                   /* of unknown: bodies that did not open
+                                           here (no key), not newer types */
   size_t nops;                          /* applied ops materialised */
   size_t nconflicts;                    /* registers in conflict */
   /* Access builds only (crdt_casefile_build_access), else NULL / 0. */

@@ -8,7 +8,7 @@
 #include "crdt/err.h"
 
 static const char *const status_names[CRDT_XS_END] = {
-  "unknown", "pending", "delivered", "acknowledged", "rejected", "closed",
+  "unknown", "pending", "delivered", "acknowledged", "rejected", "closed", "withdrawn",
 };
 
 const char *crdt_xfer_status_name(uint32_t status)
@@ -31,24 +31,31 @@ static int same(const crdt_id *a, const crdt_id *b)
   return a && b && crdt_id_cmp(a, b) == 0;
 }
 
-/* The start counts: its grant is a valid transfer grant to to_org, and it
- * was not written by that org. */
-static int start_counts(const crdt_casefile *cf, const crdt_cf_entry *e, crdt_id *from)
+/* The start's grant, if the start counts: a valid transfer grant to the
+ * org it names, made by the start's own org (and in its causal past: the
+ * casefile flags the start BADREF otherwise); the start not by that org. */
+static const crdt_acc_grant *start_grant(const crdt_casefile *cf, const crdt_cf_entry *e,
+                                         crdt_id *from)
 {
   const crdt_xfer_start *x = &e->body->u.xfer;
   const crdt_id *org = crdt_xfer_author_org(cf, e);
 
-  if (org == NULL || same(org, &x->to_org) || (e->flags & CRDT_CF_EQUIVOCATED))
-    return 0;
+  if (org == NULL || same(org, &x->to_org) ||
+      (e->flags & (CRDT_CF_EQUIVOCATED | CRDT_CF_BADREF)))
+    return NULL;
   for (size_t k = 0; k < cf->access->ngrants; k++) {
     const crdt_acc_grant *g = &cf->access->grants[k];
-    if (crdt_id_cmp(&g->op->id, &x->grant) == 0 && g->g->purpose == CRDT_PURPOSE_TRANSFER &&
-        crdt_id_cmp(&g->g->org, &x->to_org) == 0) {
-      *from = *org;
-      return 1;
-    }
+    const crdt_acc_member *by;
+    if (crdt_id_cmp(&g->op->id, &x->grant) != 0 || g->g->purpose != CRDT_PURPOSE_TRANSFER ||
+        crdt_id_cmp(&g->g->org, &x->to_org) != 0)
+      continue;
+    by = crdt_access_member(cf->access, g->op->h.author);
+    if (by == NULL || !same(&by->org, org))
+      return NULL;
+    *from = *org;
+    return g;
   }
-  return 0;
+  return NULL;
 }
 
 static int is_note(uint32_t t)
@@ -80,8 +87,13 @@ static void take_note(const crdt_casefile *cf, crdt_xfer *x, const crdt_cf_entry
     *slot = e;
 }
 
+int crdt_xfer_refused(const crdt_xfer *x)
+{
+  return x->reject && !(x->ack && x->ack > x->reject);
+}
+
 /* Entries are in display order, so pointer order is display order. */
-static void decide(crdt_xfer *x)
+static void decide(crdt_xfer *x, const crdt_acc_grant *g)
 {
   x->disputed = x->ack && x->reject;
   if (x->close)
@@ -90,6 +102,8 @@ static void decide(crdt_xfer *x)
     x->status = CRDT_XS_ACKED;
   else if (x->reject)
     x->status = CRDT_XS_REJECTED;
+  else if (!crdt_id_is_zero(&g->revoked_by))
+    x->status = CRDT_XS_WITHDRAWN;
   else if (x->delivered)
     x->status = CRDT_XS_DELIVERED;
   else
@@ -98,6 +112,7 @@ static void decide(crdt_xfer *x)
 
 int crdt_xfer_list(const crdt_casefile *cf, crdt_xfer **out, size_t *n)
 {
+  const crdt_acc_grant **grants = NULL;
   crdt_xfer *xs = NULL;
   size_t nx = 0, cap = 0;
 
@@ -107,19 +122,30 @@ int crdt_xfer_list(const crdt_casefile *cf, crdt_xfer **out, size_t *n)
     return BT_EINVAL;
   for (size_t i = 0; i < cf->nentries; i++) {
     const crdt_cf_entry *e = &cf->entries[i];
+    const crdt_acc_grant *g;
     crdt_id from;
-    if (e->body->type != CRDT_OP_XFER_START || !start_counts(cf, e, &from))
+    int taken = 0;
+    if (e->body->type != CRDT_OP_XFER_START || (g = start_grant(cf, e, &from)) == NULL)
+      continue;
+    for (size_t k = 0; k < nx && !taken; k++)
+      taken = grants[k] == g; /* one start per grant: the first */
+    if (taken)
       continue;
     if (nx == cap) {
       size_t nc = cap ? 2 * cap : 4;
-      crdt_xfer *g = realloc(xs, nc * sizeof(*g));
-      if (g == NULL) {
+      crdt_xfer *gx = realloc(xs, nc * sizeof(*gx));
+      const crdt_acc_grant **gg = gx ? realloc(grants, nc * sizeof(*gg)) : NULL;
+      if (gx)
+        xs = gx;
+      if (gg == NULL) {
         free(xs);
+        free(grants);
         return BT_ENOMEM;
       }
-      xs = g;
+      grants = gg;
       cap = nc;
     }
+    grants[nx] = g;
     xs[nx++] = (crdt_xfer){.start = e, .from_org = from};
   }
   for (size_t i = 0; i < cf->nentries; i++) {
@@ -133,7 +159,8 @@ int crdt_xfer_list(const crdt_casefile *cf, crdt_xfer **out, size_t *n)
       }
   }
   for (size_t k = 0; k < nx; k++)
-    decide(&xs[k]);
+    decide(&xs[k], grants[k]);
+  free(grants);
   *out = xs;
   *n = nx;
   return BT_OK;
@@ -149,7 +176,7 @@ int crdt_xfer_on_time(const crdt_xfer *x)
 {
   uint32_t d;
 
-  if (x->ack == NULL)
+  if (x->ack == NULL || crdt_xfer_refused(x) || x->disputed)
     return 0;
   d = crdt_date_from_ms(x->ack->body->u.xnote.at);
   return d != 0 && d <= x->start->body->u.xfer.deadline;

@@ -18,6 +18,7 @@
 #include "node/audit.h"
 #include "node/org.h"
 #include "node/store_int.h"
+#include "node/transfer.h"
 
 #define EXTRACT_TAG "extract" /* every extract carries it (share.h; counts.c) */
 
@@ -118,6 +119,7 @@ int node_extract_as(node_store *s, const char *user, node_role role,
   crdt_cert *pc = NULL;
   copied *c = NULL;
   crdt_body *ops = NULL, **bodies = NULL;
+  uint32_t retain = 0;
   uint64_t ms = node__now_ms(s);
   crdt_id grant;
   int rc;
@@ -141,8 +143,18 @@ int node_extract_as(node_store *s, const char *user, node_role role,
     rc = BT_ENOMEM;
     goto out;
   }
+  if ((rc = node_transfer_retention(s, file, crdt_date_from_ms(ms), &retain)) != 0)
+    goto out;
   if ((rc = node_casefile(s, file, &cf)) != 0 || (rc = check_holder(s, cf, ms)) != 0 ||
       (rc = gather(cf, file, entries, n, c, names, fv)) != 0)
+    goto out;
+  /* What this org's retention choice hides after a transfer is not shared. */
+  for (size_t k = 0; k < n && rc == BT_OK; k++) {
+    const crdt_cf_entry *e = crdt_casefile_entry(cf, &entries[k]);
+    if (e == NULL || !node_transfer_keeps(retain, e->body->type))
+      rc = BT_ENOTFOUND;
+  }
+  if (rc != BT_OK)
     goto out;
   /* Everything checked: from here on only the store can fail. The tag
    * marks the file as an extract (share.h), so counts skip it. */

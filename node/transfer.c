@@ -174,8 +174,8 @@ static int delivered(node_store *s, const uint8_t *file, const crdt_xfer *x)
 
   if ((rc = node_casefile(s, file, &cf)) != BT_OK)
     return rc;
-  if (cf->nunknown != 0)
-    return BT_EEPOCH; /* not all of it is readable here yet */
+  if (cf->nunreadable != 0)
+    return BT_EEPOCH; /* not all of it is readable here yet (newer op types are fine) */
   return note(s, file, CRDT_OP_XFER_DELIVERED, SYSTEM_USER,
               &(crdt_xfer_note){.transfer = x->start->op->id, .at = node__now_ms(s),
                                 .by = bt_strz(SYSTEM_USER),
@@ -255,8 +255,11 @@ int node_transfer_close_as(node_store *s, const char *user, node_role role,
     return rc;
   if (!is_ours(s, &x.from_org))
     return BT_EDENIED;
-  if (x.status != CRDT_XS_ACKED && x.status != CRDT_XS_REJECTED)
+  if (x.status != CRDT_XS_ACKED && x.status != CRDT_XS_REJECTED &&
+      x.status != CRDT_XS_WITHDRAWN)
     return BT_ESTATE;
+  if (keep_until && keep_until < crdt_date_from_ms(node__now_ms(s)))
+    return BT_EINVAL; /* "keep until" a day already past */
   return note(s, file, CRDT_OP_XFER_CLOSE, user,
               &(crdt_xfer_note){.transfer = *start, .at = node__now_ms(s), .by = bt_strz(user),
                                 .reason = text ? bt_strz(text) : (bt_str){0},
@@ -295,6 +298,17 @@ int node_transfer_retention(node_store *s, const uint8_t file[CRDT_FILE_LEN], ui
   if (*retain == CRDT_RETAIN_KEEP)
     *retain = 0;
   return BT_OK;
+}
+
+int node_transfer_keeps(uint32_t retain, uint32_t type)
+{
+  int xfer = type >= CRDT_OP_XFER_START && type <= CRDT_OP_XFER_CLOSE;
+
+  if (retain == CRDT_RETAIN_LOG)
+    return xfer;
+  if (retain == CRDT_RETAIN_CHRONO)
+    return xfer || type == CRDT_OP_CHRONO;
+  return 1;
 }
 
 /* ---- summaries ---------------------------------------------------------- */
@@ -424,14 +438,16 @@ static int unpack_info(const uint8_t *p, size_t len, node_xfer_info *o)
   return BT_OK;
 }
 
-/* Replaces file's summaries with xs[0..n) and records its op count. */
-static int save(node_store *s, const uint8_t *file, const node_xfer_info *xs, size_t n)
+/* Replaces file's summaries with xs[0..n) and records count, the op count
+ * read before they were derived: if ops came in since, the next tick sees
+ * a difference and derives them again. */
+static int save(node_store *s, const uint8_t *file, const node_xfer_info *xs, size_t n,
+                uint64_t count)
 {
   uint8_t k[1 + CRDT_FILE_LEN + CRDT_ID_LEN], cnt[8];
   MDB_val key = {1 + CRDT_FILE_LEN, k}, v;
   MDB_cursor *c;
   MDB_txn *t;
-  filerec r;
   int rc;
 
   k[0] = 's';
@@ -459,10 +475,10 @@ static int save(node_store *s, const uint8_t *file, const node_xfer_info *xs, si
     }
     msgpack_sbuffer_destroy(&sb);
   }
-  if (rc == 0 && (rc = node__filerec_get(s, t, file, &r)) == 0) {
+  if (rc == 0) {
     k[0] = 'c';
     for (int i = 0; i < 8; i++)
-      cnt[i] = (uint8_t)(r.count >> (8 * i));
+      cnt[i] = (uint8_t)(count >> (8 * i));
     key = (MDB_val){1 + CRDT_FILE_LEN, k};
     v = (MDB_val){8, cnt};
     rc = mdb_put(t, s->db[DB_TRANSFERS], &key, &v, 0);
@@ -529,15 +545,34 @@ static int changed_files(node_store *s, uint8_t **out, size_t *n)
 }
 
 /* One file: act where this node should, then save the summaries. */
+/* The op count of file now (0 if it has no record). */
+static int op_count(node_store *s, const uint8_t *file, uint64_t *count)
+{
+  MDB_txn *t;
+  filerec r;
+  int rc;
+
+  *count = 0;
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  if ((rc = node__filerec_get(s, t, file, &r)) == 0)
+    *count = r.count;
+  mdb_txn_abort(t);
+  return rc == BT_ENOFILE || rc == BT_ENOTFOUND ? BT_OK : rc;
+}
+
 static int tick_file(node_store *s, const uint8_t *file, uint64_t now_ms, size_t *acted)
 {
   for (int pass = 0; pass < 3; pass++) {
+    uint64_t count;
     const crdt_casefile *cf;
     node_xfer_info *info = NULL;
     crdt_xfer *xs = NULL;
     size_t n = 0;
     int again = 0, rc;
 
+    if ((rc = op_count(s, file, &count)) != BT_OK)
+      return rc;
     rc = node_casefile(s, file, &cf);
     if (rc == BT_OK && cf->access)
       rc = crdt_xfer_list(cf, &xs, &n);
@@ -548,10 +583,10 @@ static int tick_file(node_store *s, const uint8_t *file, uint64_t now_ms, size_t
     for (size_t k = 0; k < n && !again; k++) {
       const crdt_xfer *x = &xs[k];
       if (x->status == CRDT_XS_PENDING && is_ours(s, &x->start->body->u.xfer.to_org) &&
-          cf->nunknown == 0) {
+          cf->nunreadable == 0) {
         rc = delivered(s, file, x);
         again = 1;
-      } else if (x->status == CRDT_XS_REJECTED && is_ours(s, &x->from_org)) {
+      } else if (crdt_xfer_refused(x) && is_ours(s, &x->from_org)) {
         const crdt_id *g = &x->start->body->u.xfer.grant;
         for (size_t j = 0; j < cf->access->ngrants; j++)
           if (crdt_id_cmp(&cf->access->grants[j].op->id, g) == 0 &&
@@ -564,15 +599,16 @@ static int tick_file(node_store *s, const uint8_t *file, uint64_t now_ms, size_t
       }
       if (again && rc == BT_OK && acted)
         (*acted)++;
-      if (rc == BT_EDENIED || rc == BT_EEPOCH)
-        rc = BT_OK, again = 0; /* not ours to do (yet): the summary still counts */
+      if (rc == BT_EDENIED || rc == BT_EEPOCH || rc == BT_ENOTFOUND)
+        rc = BT_OK, again = 0; /* not ours to do (yet), or another device of this
+                                  org did it first: the summary still counts */
     }
     if (rc == BT_OK && !again && n && (info = calloc(n, sizeof(*info))) == NULL)
       rc = BT_ENOMEM;
     for (size_t k = 0; rc == BT_OK && !again && k < n; k++)
       summarise(s, file, &xs[k], &info[k]);
     if (rc == BT_OK && !again)
-      rc = save(s, file, info, n);
+      rc = save(s, file, info, n, count);
     free(info);
     free(xs);
     if (rc != BT_OK || !again)
@@ -581,20 +617,84 @@ static int tick_file(node_store *s, const uint8_t *file, uint64_t now_ms, size_t
   return BT_OK;
 }
 
+/* Summary records that do not read back (a damaged store, an older
+ * layout): removed, with their file's count, so the file is derived again.
+ * A read pass first; a write only when something is wrong. */
+static int sweep(node_store *s)
+{
+  uint8_t k0 = 's', (*bad)[512] = NULL; /* LMDB keys are at most 511 bytes */
+  size_t nbad = 0, badlen[64];
+  MDB_val key = {1, &k0}, v;
+  MDB_cursor *c;
+  MDB_txn *t;
+  int rc;
+
+  if ((rc = node__txn(s, MDB_RDONLY, &t)) != 0)
+    return rc;
+  if ((rc = mdb_cursor_open(t, s->db[DB_TRANSFERS], &c)) == 0) {
+    for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+         rc == 0 && key.mv_size >= 1 && ((uint8_t *)key.mv_data)[0] == 's' && nbad < 64;
+         rc = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+      node_xfer_info x;
+      if (key.mv_size == 1 + CRDT_FILE_LEN + CRDT_ID_LEN &&
+          unpack_info(v.mv_data, v.mv_size, &x) == BT_OK)
+        continue;
+      if (bad == NULL && (bad = malloc(64 * sizeof(*bad))) == NULL) {
+        rc = ENOMEM;
+        break;
+      }
+      badlen[nbad] = key.mv_size < sizeof(*bad) ? key.mv_size : sizeof(*bad);
+      memcpy(bad[nbad], key.mv_data, badlen[nbad]);
+      nbad++;
+    }
+    mdb_cursor_close(c);
+  }
+  mdb_txn_abort(t);
+  if (rc != 0 && rc != MDB_NOTFOUND) {
+    free(bad);
+    return rc == ENOMEM ? BT_ENOMEM : node__err(rc);
+  }
+  if (nbad == 0)
+    return BT_OK;
+  if ((rc = node__txn(s, 0, &t)) != 0) {
+    free(bad);
+    return rc;
+  }
+  for (size_t i = 0; i < nbad && (rc == 0 || rc == MDB_NOTFOUND); i++) {
+    MDB_val dk = {badlen[i], bad[i]};
+    rc = mdb_del(t, s->db[DB_TRANSFERS], &dk, NULL);
+    if ((rc == 0 || rc == MDB_NOTFOUND) && badlen[i] >= 1 + CRDT_FILE_LEN) {
+      uint8_t ck[1 + CRDT_FILE_LEN] = {'c'};
+      memcpy(ck + 1, bad[i] + 1, CRDT_FILE_LEN);
+      dk = (MDB_val){sizeof ck, ck};
+      rc = mdb_del(t, s->db[DB_TRANSFERS], &dk, NULL);
+    }
+  }
+  free(bad);
+  return node__txn_end(t, rc == MDB_NOTFOUND ? 0 : rc);
+}
+
 int node_transfer_tick(node_store *s, uint64_t now_ms, size_t *acted)
 {
   uint8_t *files;
   size_t n;
-  int rc;
+  int rc, first = BT_OK;
 
   if (acted)
     *acted = 0;
-  if ((rc = changed_files(s, &files, &n)) != BT_OK)
+  if ((rc = sweep(s)) != BT_OK || (rc = changed_files(s, &files, &n)) != BT_OK)
     return rc;
-  for (size_t i = 0; i < n && rc == BT_OK; i++)
+  /* One file's trouble does not hold up the others; storage trouble ends
+   * the tick. The first error is returned. */
+  for (size_t i = 0; i < n; i++) {
     rc = tick_file(s, files + CRDT_FILE_LEN * i, now_ms, acted);
+    if (rc != BT_OK && first == BT_OK)
+      first = rc;
+    if (rc == BT_ENOMEM || rc == BT_ESTORE || rc == BT_EFULL || rc == BT_EREADONLY)
+      break;
+  }
   free(files);
-  return rc;
+  return first;
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -617,9 +717,10 @@ int node_transfer_list_as(node_store *s, node_role role, node_xfer_info **out, s
     return rc;
   if ((rc = mdb_cursor_open(t, s->db[DB_TRANSFERS], &c)) == 0) {
     for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
-         rc == 0 && key.mv_size == 1 + CRDT_FILE_LEN + CRDT_ID_LEN &&
-         ((uint8_t *)key.mv_data)[0] == 's';
+         rc == 0 && key.mv_size >= 1 && ((uint8_t *)key.mv_data)[0] == 's';
          rc = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+      if (key.mv_size != 1 + CRDT_FILE_LEN + CRDT_ID_LEN)
+        continue; /* not a summary's key: the next tick removes it */
       if (*n == cap) {
         size_t nc = cap ? 2 * cap : 16;
         node_xfer_info *g = realloc(xs, nc * sizeof(*g));

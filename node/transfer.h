@@ -91,6 +91,9 @@ int node_transfer_close_as(node_store *s, const char *user, node_role role,
 int node_transfer_retention(node_store *s, const uint8_t file[CRDT_FILE_LEN], uint32_t today,
                             uint32_t *retain);
 
+/* 1 if an entry of this op type is kept under retain (0 keeps all). */
+int node_transfer_keeps(uint32_t retain, uint32_t type);
+
 /* Refreshes summaries of files changed since the last tick and acts as
  * described above, as of now_ms. *acted (may be NULL) counts the notes and
  * revokes written. */

@@ -366,9 +366,7 @@ int node_casefile_as(node_store *s, const char *user, node_role role,
     /* Own = logged by this user on this node (names are per node). */
     uint32_t t = e->body->type;
     /* After a transfer is closed, this org's retention choice applies. */
-    if ((retain == CRDT_RETAIN_LOG && (t < CRDT_OP_XFER_START || t > CRDT_OP_XFER_CLOSE)) ||
-        (retain == CRDT_RETAIN_CHRONO && t != CRDT_OP_CHRONO &&
-         (t < CRDT_OP_XFER_START || t > CRDT_OP_XFER_CLOSE)))
+    if (!node_transfer_keeps(retain, t))
       continue;
     if (whole || (t == CRDT_OP_CONCERN && bt_str_eq(e->body->user, me) &&
                   memcmp(e->op->h.author, dev, CRDT_PK_LEN) == 0))

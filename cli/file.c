@@ -104,15 +104,18 @@ static int upn_taken(cli_sess *ss, const char *upn, uint8_t out[CRDT_FILE_LEN])
   if (node_files_as(ss->s, ss->u.role, &ids, &n) != BT_OK)
     return 0;
   for (size_t i = 0; i < n && !hit; i++) {
-    const crdt_casefile *cf;
-    if (node_casefile(ss->s, ids + i * CRDT_FILE_LEN, &cf) != BT_OK)
+    node_view v; /* through node/'s audited view, like every read of a file */
+    if (node_casefile_as(ss->s, ss->u.name, ss->u.role, ids + i * CRDT_FILE_LEN, &v) != BT_OK)
       continue;
-    const crdt_cf_register *r = &cf->fields[CRDT_FS_UPN];
-    for (size_t k = 0; k < r->n && !hit; k++)
-      if (bt_str_eq(r->v[k].value, bt_strz(upn))) {
-        memcpy(out, ids + i * CRDT_FILE_LEN, CRDT_FILE_LEN);
-        hit = 1;
-      }
+    if (v.file) {
+      const crdt_cf_register *r = &v.file->fields[CRDT_FS_UPN];
+      for (size_t k = 0; k < r->n && !hit; k++)
+        if (bt_str_eq(r->v[k].value, bt_strz(upn))) {
+          memcpy(out, ids + i * CRDT_FILE_LEN, CRDT_FILE_LEN);
+          hit = 1;
+        }
+    }
+    node_view_free(&v);
   }
   free(ids);
   return hit;

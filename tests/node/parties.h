@@ -60,6 +60,15 @@ void party_join(party *la, party *p, const char *name, uint32_t kind);
 void party_peer(party *p, node_sync_peer *out);
 void parties_close(party *la, party *school, party *mash, party *other);
 
+/* A Criterion suite whose every test gets the four parties above as
+ * statics of the test file (la, school, mash, other), opened before it and
+ * closed after. Extra arguments go to TestSuite (".timeout = 120"). */
+#define PARTIES_SUITE(...) /* (name[, more TestSuite options]) */                \
+  static party la, school, mash, other;                                          \
+  static void parties_setup_(void) { parties_open(&la, &school, &mash, &other); } \
+  static void parties_teardown_(void) { parties_close(&la, &school, &mash, &other); } \
+  TestSuite(__VA_ARGS__, .init = parties_setup_, .fini = parties_teardown_)
+
 /* Copies every stored op of file from one store to another, which carries
  * the file from then on, and asserts none was rejected. Returns how many
  * ops were copied. */

@@ -17,19 +17,7 @@
 #include "node/users.h"
 #include "parties.h"
 
-static party la, school, mash, other;
-
-static void setup(void)
-{
-  parties_open(&la, &school, &mash, &other);
-}
-
-static void teardown(void)
-{
-  parties_close(&la, &school, &mash, &other);
-}
-
-TestSuite(node_audit, .init = setup, .fini = teardown);
+PARTIES_SUITE(node_audit);
 
 static const uint8_t FILE_A[CRDT_FILE_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 

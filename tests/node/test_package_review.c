@@ -19,19 +19,7 @@
 #include "node/users.h"
 #include "proto/package.h"
 
-static party la, school, mash, other;
-
-static void setup(void)
-{
-  parties_open(&la, &school, &mash, &other);
-}
-
-static void teardown(void)
-{
-  parties_close(&la, &school, &mash, &other);
-}
-
-TestSuite(node_package_review, .init = setup, .fini = teardown, .timeout = 120);
+PARTIES_SUITE(node_package_review, .timeout = 120);
 
 #define PASS "correct horse battery staple"
 #define DSL "dsl.jones"

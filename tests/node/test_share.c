@@ -19,19 +19,7 @@
 #include "node/store.h"
 #include "node/users.h"
 
-static party la, school, mash, other;
-
-static void setup(void)
-{
-  parties_open(&la, &school, &mash, &other);
-}
-
-static void teardown(void)
-{
-  parties_close(&la, &school, &mash, &other);
-}
-
-TestSuite(node_share, .init = setup, .fini = teardown);
+PARTIES_SUITE(node_share);
 
 /* Copies every stored op of file from one store to another, and checks
  * the copy is whole: every op stored, none missing. */

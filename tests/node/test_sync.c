@@ -18,19 +18,7 @@
 #include "node/users.h"
 #include "proto/sync.h"
 
-static party la, school, mash, other;
-
-static void setup(void)
-{
-  parties_open(&la, &school, &mash, &other);
-}
-
-static void teardown(void)
-{
-  parties_close(&la, &school, &mash, &other);
-}
-
-TestSuite(node_sync, .init = setup, .fini = teardown);
+PARTIES_SUITE(node_sync);
 
 Test(node_sync, a_granted_file_syncs_and_reads_and_the_next_run_is_fast)
 {

@@ -26,19 +26,7 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* ASan's allocator */
 #include "node/users.h"
 #include "proto/sync.h"
 
-static party la, school, mash, other;
-
-static void setup(void)
-{
-  parties_open(&la, &school, &mash, &other);
-}
-
-static void teardown(void)
-{
-  parties_close(&la, &school, &mash, &other);
-}
-
-TestSuite(sync_review, .init = setup, .fini = teardown);
+PARTIES_SUITE(sync_review);
 
 /* ---- helpers ---------------------------------------------------------------- */
 

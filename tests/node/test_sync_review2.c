@@ -22,19 +22,7 @@
 #include "node/users.h"
 #include "proto/sync.h"
 
-static party la, school, mash, other;
-
-static void setup(void)
-{
-  parties_open(&la, &school, &mash, &other);
-}
-
-static void teardown(void)
-{
-  parties_close(&la, &school, &mash, &other);
-}
-
-TestSuite(sync_review2, .init = setup, .fini = teardown);
+PARTIES_SUITE(sync_review2);
 
 /* ---- helpers ---------------------------------------------------------------- */
 

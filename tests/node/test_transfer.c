@@ -19,19 +19,7 @@
 #include "node/transfer.h"
 #include "node/users.h"
 
-static party la, school, mash, other;
-
-static void setup(void)
-{
-  parties_open(&la, &school, &mash, &other);
-}
-
-static void teardown(void)
-{
-  parties_close(&la, &school, &mash, &other);
-}
-
-TestSuite(node_transfer, .init = setup, .fini = teardown);
+PARTIES_SUITE(node_transfer);
 
 static node_transfer_req to(const party *p, uint32_t on_roll)
 {

@@ -20,19 +20,7 @@
 #include "node/transfer.h"
 #include "node/users.h"
 
-static party la, school, mash, other;
-
-static void setup(void)
-{
-  parties_open(&la, &school, &mash, &other);
-}
-
-static void teardown(void)
-{
-  parties_close(&la, &school, &mash, &other);
-}
-
-TestSuite(node_transfer_review, .init = setup, .fini = teardown, .timeout = 120);
+PARTIES_SUITE(node_transfer_review, .timeout = 120);
 
 #define DSL "dsl.jones"
 

@@ -170,6 +170,7 @@ static int is_ours(node_store *s, const crdt_id *org)
 static int delivered(node_store *s, const uint8_t *file, const crdt_xfer *x)
 {
   const crdt_casefile *cf;
+  crdt_id start = x->start->op->id; /* x may point into the file rebuilt below */
   int rc;
 
   if ((rc = node_casefile(s, file, &cf)) != BT_OK)
@@ -177,7 +178,7 @@ static int delivered(node_store *s, const uint8_t *file, const crdt_xfer *x)
   if (cf->nunreadable != 0)
     return BT_EEPOCH; /* not all of it is readable here yet (newer op types are fine) */
   return note(s, file, CRDT_OP_XFER_DELIVERED, SYSTEM_USER,
-              &(crdt_xfer_note){.transfer = x->start->op->id, .at = node__now_ms(s),
+              &(crdt_xfer_note){.transfer = start, .at = node__now_ms(s),
                                 .by = bt_strz(SYSTEM_USER),
                                 .ops = cf->nops > UINT32_MAX ? UINT32_MAX
                                                               : (uint32_t)cf->nops});
@@ -317,7 +318,8 @@ static void copy_text(char *dst, bt_str v)
 {
   size_t n = v.len < NODE_XFER_TEXT - 1 ? v.len : NODE_XFER_TEXT - 1;
 
-  memcpy(dst, v.p, n);
+  if (n) /* an absent field has no pointer at all */
+    memcpy(dst, v.p, n);
   dst[n] = 0;
 }
 
@@ -587,15 +589,16 @@ static int tick_file(node_store *s, const uint8_t *file, uint64_t now_ms, size_t
         rc = delivered(s, file, x);
         again = 1;
       } else if (crdt_xfer_refused(x) && is_ours(s, &x->from_org)) {
-        const crdt_id *g = &x->start->body->u.xfer.grant;
-        for (size_t j = 0; j < cf->access->ngrants; j++)
-          if (crdt_id_cmp(&cf->access->grants[j].op->id, g) == 0 &&
+        /* A copy: the revoke rebuilds the cached file x and g point into. */
+        crdt_id g = x->start->body->u.xfer.grant;
+        for (size_t j = 0; j < cf->access->ngrants && !again; j++)
+          if (crdt_id_cmp(&cf->access->grants[j].op->id, &g) == 0 &&
               crdt_id_is_zero(&cf->access->grants[j].revoked_by) &&
-              crdt_acc_grant_live(&cf->access->grants[j], now_ms)) {
-            rc = node_revoke_as(s, SYSTEM_USER, NODE_ROLE_DSL, file, g,
-                                "transfer rejected by the receiving org");
+              crdt_acc_grant_live(&cf->access->grants[j], now_ms))
             again = 1;
-          }
+        if (again)
+          rc = node_revoke_as(s, SYSTEM_USER, NODE_ROLE_DSL, file, &g,
+                              "transfer rejected by the receiving org");
       }
       if (again && rc == BT_OK && acted)
         (*acted)++;

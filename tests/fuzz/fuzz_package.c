@@ -6,6 +6,8 @@
 
 #include "proto/package.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *p, size_t len);
+
 int LLVMFuzzerTestOneInput(const uint8_t *p, size_t len)
 {
   proto_pkg h;

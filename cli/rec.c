@@ -321,7 +321,7 @@ static json_t *field_json(const crdt_field *f, const void *rec)
     return json_string(buf);
   case CRDT_F_LIST: {
     json_t *arr = json_array();
-    const char *items = *CAT(rec, f, const char *);
+    const char *items = *CAT(rec, f, char *);
     size_t n = *(const size_t *)((const char *)rec + f->count_off);
     for (size_t i = 0; arr && i < n; i++)
       json_array_append_new(arr, cli_rec_json(f->sub, items + i * f->sub->size));

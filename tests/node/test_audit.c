@@ -769,7 +769,7 @@ Test(node_audit, action_names_round_trip)
     const char *name = node_audit_action_name((node_audit_action)a);
     cr_assert_not_null(name);
     cr_assert_eq(node_audit_action_parse(name, &b), BT_OK);
-    cr_assert_eq(b, a);
+    cr_assert_eq((int)b, (int)a);
   }
   cr_assert_null(node_audit_action_name(NODE_AUDIT_END));
   cr_assert_null(node_audit_action_name((node_audit_action)0));

@@ -9,6 +9,7 @@ PKGS=(
   libjansson-dev             # JSON: the baton command, bank-holiday imports
   clang libclang-rt-14-dev   # libFuzzer harnesses (tests/fuzz)
   jq                         # scripts/demo.sh reads baton's --json output
+  node-llhttp                # web/: llhttp C sources, compiled from /usr/share/llhttp
 )
 
 missing=()

@@ -23,7 +23,12 @@
  *
  * For fuzz_sync.c: sync-*.bin, valid session messages: one with a section
  * of each type and envelopes, the first message of a run, one past each
- * array's fixarray size, and a NUDGE. */
+ * array's fixarray size, and a NUDGE.
+ *
+ * For fuzz_http.c: http-*.bin, fuzz_http's three control bytes (default or
+ * tiny limits, a split seed) before streams a browser or an attacker would
+ * send: pipelined GET and POST, a chunked body with a trailer, a form, and
+ * smuggling attempts. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -534,6 +539,41 @@ static int sync_seeds(const char *dir)
   return sync_put(dir, "sync-many.bin", e);
 }
 
+/* The three control bytes of fuzz_http.c (byte 0 odd: tiny limits), then
+ * one connection's stream. */
+static int http_seeds(const char *dir)
+{
+  static const char *const streams[] = {
+    ("GET /files/a%20b?x=1&y=%C3%A9 HTTP/1.1\r\nHost: localhost:8080\r\n"
+     "Cookie: theme=dark; baton_session=AbC-_123\r\nAccept: text/html\r\n\r\n"
+     "GET /app.css HTTP/1.1\r\nHost: localhost:8080\r\n\r\n"),
+    ("POST /concerns HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+     "Content-Length: 37\r\n\r\nwords=%22he+hit+me%22&part=a&part=b&x\r\n"
+     "HEAD / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
+    ("PUT /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "4\r\nname\r\n7;ext=1\r\n=a%20b&\r\n0\r\nTrailer-X: t\r\n\r\n"
+     "DELETE /s/1 HTTP/1.0\r\n\r\n"),
+    ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+     "0\r\n\r\nGET /admin HTTP/1.1\r\nHost: h\r\n\r\n"),
+    ("GET /%2e%2e/x%00 HTTP/1.1\r\nHost: h\r\nX-A: a\r\n folded\r\n\r\n"),
+  };
+  char name[32];
+  uint8_t buf[1024];
+
+  for (size_t i = 0; i < sizeof streams / sizeof *streams; i++)
+    for (uint8_t mode = 0; mode < 2; mode++) {
+      size_t n = strlen(streams[i]);
+      buf[0] = (uint8_t)(mode ? 0x81 : 0x00);
+      buf[1] = (uint8_t)(0x5a + i);
+      buf[2] = 0xa5;
+      memcpy(buf + 3, streams[i], n);
+      snprintf(name, sizeof name, "http-%zu-%u.bin", i, mode);
+      if (put(dir, name, buf, n + 3) != 0)
+        return -1;
+    }
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   if (argc != 2) {
@@ -545,5 +585,6 @@ int main(int argc, char **argv)
       if (one(argv[1], type, seed) != 0)
         return 1;
   return unknown(argv[1]) != 0 || certs(argv[1]) != 0 || protocol(argv[1]) != 0 ||
-         recon_seeds(argv[1]) != 0 || sync_seeds(argv[1]) != 0;
+         recon_seeds(argv[1]) != 0 || sync_seeds(argv[1]) != 0 ||
+         http_seeds(argv[1]) != 0;
 }

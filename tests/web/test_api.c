@@ -1,0 +1,296 @@
+/* tests/web/test_api.c: the web UI's HTTP/JSON API against a real batond
+ * (web/main.c) on loopback: pages and their security headers, sign-in and
+ * its cookie, CSRF and same-origin checks, the Host check, roles against
+ * each endpoint, the sign-in rate limit, and malformed or oversized
+ * requests. The store is prepared in-process (tests/node/parties.h: Oak
+ * Primary with a DSL, a member of staff and a governor); batond opens it
+ * with the passphrase "pw" and serves the UI at a port the kernel picks. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crdt/err.h"
+#include "node/parties.h"
+#include "node/users.h"
+
+static party la, school, mash, other;
+static pid_t daemon_pid;
+static int port;
+static char origin[64], logpath[128];
+
+static void start(void)
+{
+  char line[512] = "";
+
+  parties_open(&la, &school, &mash, &other);
+  cr_assert_eq(node_user_add(school.s, "dsl.jones", "oak pass 1", 10, NODE_ROLE_DSL), BT_OK);
+  cr_assert_eq(node_user_add(school.s, "staff.ali", "ali pass 1", 10, NODE_ROLE_STAFF), BT_OK);
+  cr_assert_eq(node_user_add(school.s, "gov.bea", "bea pass 1", 10, NODE_ROLE_GOVERNOR), BT_OK);
+  snprintf(logpath, sizeof logpath, "%s/batond.log", school.dir);
+  fflush(NULL);
+  if ((daemon_pid = fork()) == 0) {
+    int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    dup2(fd, 2);
+    setenv("BATON_PASSPHRASE", "pw", 1);
+    execl(BATOND, BATOND, "--dir", school.dir, "--listen", "off", "--web", "127.0.0.1:0",
+          (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 250 && port == 0; i++) {
+    FILE *f = fopen(logpath, "r");
+    while (f && fgets(line, sizeof line, f))
+      if (strstr(line, "web UI on http://127.0.0.1:"))
+        port = atoi(strrchr(line, ':') + 1);
+    if (f)
+      fclose(f);
+    if (port == 0)
+      usleep(20000);
+  }
+  cr_assert_gt(port, 0, "batond did not serve the web UI");
+  snprintf(origin, sizeof origin, "http://127.0.0.1:%d", port);
+}
+
+static void stop(void)
+{
+  int st;
+
+  if (daemon_pid > 0) {
+    kill(daemon_pid, SIGTERM);
+    waitpid(daemon_pid, &st, 0);
+  }
+  parties_close(&la, &school, &mash, &other);
+}
+
+TestSuite(web_api, .init = start, .fini = stop);
+
+/* ---- a small HTTP client ---------------------------------------------------------- */
+
+static char resp[1 << 17];
+
+static int connect_ui(void)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+  cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  return fd;
+}
+
+/* Sends raw bytes, reads the whole answer (until the server closes or 2 s
+ * pass) into resp; returns the status code (0: no answer). */
+static int raw(const void *req, size_t len)
+{
+  int fd = connect_ui(), status = 0;
+  size_t got = 0;
+  ssize_t n;
+  struct timeval tv = {2, 0};
+
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (size_t off = 0; off < len;) {
+    n = send(fd, (const char *)req + off, len - off, MSG_NOSIGNAL);
+    if (n <= 0)
+      break;
+    off += (size_t)n;
+  }
+  while (got < sizeof resp - 1 && (n = recv(fd, resp + got, sizeof resp - 1 - got, 0)) > 0)
+    got += (size_t)n;
+  resp[got] = 0;
+  close(fd);
+  sscanf(resp, "HTTP/1.1 %d", &status);
+  return status;
+}
+
+/* One request with Connection: close. extra: more header lines, each
+ * ending in \r\n (may be ""). */
+static int req(const char *method, const char *path, const char *extra, const char *body)
+{
+  static char buf[1 << 16];
+  int n = snprintf(buf, sizeof buf,
+                   "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   method, path, port, extra, body ? strlen(body) : 0, body ? body : "");
+  return raw(buf, (size_t)n);
+}
+
+static const char *body_of(void)
+{
+  const char *b = strstr(resp, "\r\n\r\n");
+
+  return b ? b + 4 : "";
+}
+
+/* The value of header name (case as the server writes it) in resp. */
+static int header_has(const char *name, const char *needle)
+{
+  char key[64];
+  const char *h;
+
+  snprintf(key, sizeof key, "\r\n%s: ", name);
+  if ((h = strstr(resp, key)) == NULL)
+    return 0;
+  h += strlen(key);
+  return needle == NULL || (strstr(h, needle) && strstr(h, needle) < strstr(h, "\r\n"));
+}
+
+/* Signs user in; the cookie and CSRF token into cookie/csrf (64 bytes). */
+static int sign_in(const char *user, const char *pass, char *cookie, char *csrf)
+{
+  char extra[160], body[200];
+  const char *c, *t;
+  int st;
+
+  snprintf(extra, sizeof extra, "Origin: %s\r\nContent-Type: application/json\r\n", origin);
+  snprintf(body, sizeof body, "{\"user\": \"%s\", \"passphrase\": \"%s\"}", user, pass);
+  if ((st = req("POST", "/api/login", extra, body)) != 200)
+    return st;
+  cr_assert((c = strstr(resp, "Set-Cookie: baton_session=")), "%s", resp);
+  sscanf(c + strlen("Set-Cookie: "), "%63[^;]", cookie);
+  cr_assert((t = strstr(body_of(), "\"csrf\":\"")));
+  sscanf(t + 8, "%63[^\"]", csrf);
+  return st;
+}
+
+static int get_as(const char *cookie, const char *path)
+{
+  char extra[200];
+
+  snprintf(extra, sizeof extra, "Cookie: %s\r\n", cookie);
+  return req("GET", path, extra, NULL);
+}
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+Test(web_api, pages_are_embedded_and_carry_the_security_headers)
+{
+  cr_assert_eq(req("GET", "/", "", NULL), 200, "%s", resp);
+  cr_assert(header_has("Content-Type", "text/html"));
+  cr_assert(header_has("Content-Security-Policy", "script-src 'self'"));
+  cr_assert(header_has("X-Content-Type-Options", "nosniff"));
+  cr_assert(header_has("X-Frame-Options", "DENY"));
+  cr_assert(header_has("Referrer-Policy", "no-referrer"));
+  cr_assert(strstr(body_of(), "<script src=\"/app.js\""), "the script is a file");
+  cr_assert_null(strstr(body_of(), "<script>"), "no inline script");
+  cr_assert_eq(req("GET", "/app.js", "", NULL), 200);
+  cr_assert(header_has("Content-Type", "text/javascript"));
+  cr_assert_eq(req("GET", "/app.css", "", NULL), 200);
+  cr_assert_eq(req("GET", "/nothing.html", "", NULL), 404);
+  cr_assert_eq(req("DELETE", "/", "", NULL), 405);
+  cr_assert_eq(req("GET", "/../../etc/passwd", "", NULL), 400, "%s", resp);
+}
+
+Test(web_api, sign_in_gives_an_httponly_strict_cookie_and_sign_out_ends_it)
+{
+  char cookie[64], csrf[64], extra[300];
+
+  cr_assert_eq(get_as("baton_session=nonsense", "/api/me"), 401);
+  cr_assert_eq(sign_in("dsl.jones", "wrong", cookie, csrf), 401);
+  cr_assert(strstr(body_of(), "wrong user name or passphrase"), "%s", resp);
+  cr_assert_eq(sign_in("nobody", "whatever", cookie, csrf), 401, "unknown users look the same");
+  cr_assert_eq(req("POST", "/api/login", "Origin: http://127.0.0.1:1\r\n",
+                   "{\"user\":\"dsl.jones\",\"passphrase\":\"oak pass 1\"}"), 403,
+               "a sign-in from another origin");
+  cr_assert_eq(req("POST", "/api/login", "", "{\"user\":\"dsl.jones\",\"passphrase\":\"oak pass 1\"}"),
+               403, "no Origin or Referer");
+  cr_assert_eq(sign_in("dsl.jones", "oak pass 1", cookie, csrf), 200, "%s", resp);
+  cr_assert(header_has("Set-Cookie", "HttpOnly"));
+  cr_assert(header_has("Set-Cookie", "SameSite=Strict"));
+  cr_assert_eq(get_as(cookie, "/api/me"), 200);
+  cr_assert(strstr(body_of(), "\"role\":\"dsl\""), "%s", body_of());
+
+  /* Sign-out is a state change: CSRF token and same origin. */
+  snprintf(extra, sizeof extra, "Cookie: %s\r\nOrigin: %s\r\n", cookie, origin);
+  cr_assert_eq(req("POST", "/api/logout", extra, NULL), 403, "no CSRF token");
+  snprintf(extra, sizeof extra, "Cookie: %s\r\nOrigin: %s\r\nX-CSRF-Token: %.42sX\r\n", cookie,
+           origin, csrf);
+  cr_assert_eq(req("POST", "/api/logout", extra, NULL), 403, "a wrong CSRF token");
+  snprintf(extra, sizeof extra, "Cookie: %s\r\nOrigin: http://evil.example\r\nX-CSRF-Token: %s\r\n",
+           cookie, csrf);
+  cr_assert_eq(req("POST", "/api/logout", extra, NULL), 403, "another origin");
+  cr_assert_eq(get_as(cookie, "/api/me"), 200, "refused requests changed nothing");
+  snprintf(extra, sizeof extra, "Cookie: %s\r\nOrigin: %s\r\nX-CSRF-Token: %s\r\n", cookie,
+           origin, csrf);
+  cr_assert_eq(req("POST", "/api/logout", extra, NULL), 200, "%s", resp);
+  cr_assert(header_has("Set-Cookie", "Max-Age=0"));
+  cr_assert_eq(get_as(cookie, "/api/me"), 401, "the session is over");
+}
+
+Test(web_api, the_host_header_must_name_this_server)
+{
+  char buf[256];
+  int n = snprintf(buf, sizeof buf, "GET /api/me HTTP/1.1\r\nHost: rebound.example:%d\r\n"
+                                    "Connection: close\r\n\r\n", port);
+
+  cr_assert_eq(raw(buf, (size_t)n), 421, "%s", resp);
+  n = snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+  cr_assert_eq(raw(buf, (size_t)n), 400, "HTTP/1.1 without Host: %s", resp);
+}
+
+Test(web_api, each_role_gets_only_what_node_allows)
+{
+  char dsl[64], staff[64], gov[64], csrf[64];
+
+  cr_assert_eq(sign_in("dsl.jones", "oak pass 1", dsl, csrf), 200);
+  cr_assert_eq(sign_in("staff.ali", "ali pass 1", staff, csrf), 200);
+  cr_assert_eq(sign_in("gov.bea", "bea pass 1", gov, csrf), 200);
+  cr_assert_eq(get_as(dsl, "/api/transfers"), 200);
+  cr_assert_eq(get_as(dsl, "/api/counts"), 200);
+  cr_assert_eq(get_as(gov, "/api/counts"), 200, "governors see counts");
+  cr_assert_eq(get_as(gov, "/api/transfers"), 200, "and transfer timeliness");
+  cr_assert_eq(get_as(staff, "/api/counts"), 403, "staff see no counts");
+  cr_assert_eq(get_as(staff, "/api/transfers"), 403, "nor transfers");
+  cr_assert_eq(get_as(staff, "/api/me"), 200);
+  cr_assert_eq(get_as(dsl, "/api/nothing"), 404);
+  cr_assert_eq(req("GET", "/api/counts", "", NULL), 401, "no session");
+}
+
+Test(web_api, sign_in_is_rate_limited_per_address)
+{
+  char cookie[64], csrf[64];
+  int st = 0, tries = 0;
+
+  while (tries < 20 && (st = sign_in("nobody", "guess", cookie, csrf)) == 401)
+    tries++;
+  cr_assert_eq(st, 429, "after %d wrong tries: %d", tries, st);
+  cr_assert_eq(tries, 10, "ten tries are allowed in the window");
+  cr_assert(header_has("Retry-After", NULL));
+  cr_assert_eq(sign_in("dsl.jones", "oak pass 1", cookie, csrf), 429,
+               "even the right passphrase waits");
+}
+
+Test(web_api, malformed_and_oversized_requests_get_4xx_and_the_server_lives)
+{
+  static char big[1 << 16];
+  char *huge;
+  size_t n;
+
+  cr_assert_eq(raw("GARBAGE\r\n\r\n", 11), 400, "%s", resp);
+  cr_assert_eq(raw("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n", 78), 400, "smuggling: %s", resp);
+  cr_assert_eq(raw("GET / HTTP/3.0\r\nHost: x\r\n\r\n", 27), 505, "%s", resp);
+  n = (size_t)snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Big: ", port);
+  memset(big + n, 'a', 20000);
+  memcpy(big + n + 20000, "\r\n\r\n", 4);
+  cr_assert_eq(raw(big, n + 20004), 431, "%s", resp);
+  n = (size_t)snprintf(big, sizeof big, "GET /%0*d HTTP/1.1\r\nHost: x\r\n\r\n", 3000, 0);
+  cr_assert_eq(raw(big, n), 414, "%s", resp);
+  huge = malloc((1 << 20) + 4096);
+  n = (size_t)sprintf(huge, "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                            "Content-Length: %d\r\n\r\n", port, (1 << 20) + 1);
+  memset(huge + n, '{', (1 << 20) + 1);
+  cr_assert_eq(raw(huge, n + (1 << 20) + 1), 413, "%.200s", resp);
+  free(huge);
+  cr_assert_eq(req("GET", "/", "", NULL), 200, "and the server still answers");
+}

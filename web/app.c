@@ -1,0 +1,357 @@
+/* web/app.c: pages, assets and the JSON API (web/app.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "web/app.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crdt/date.h"
+#include "crdt/err.h"
+#include "crdt/transfer.h"
+#include "node/transfer.h"
+#include "node/users.h"
+#include "web/assets.h"
+#include "web/session.h"
+
+#define JSON_TYPE "application/json; charset=utf-8"
+#define LOGIN_MAX 4096 /* bytes of a sign-in body */
+
+struct web_app {
+  node_store *s;
+  web_app_opts o;
+  char origin[128];
+  web_sessions *sessions;
+  web_ratelimit *rl;
+};
+
+static uint64_t now_ms(const web_app *a)
+{
+  struct timespec ts;
+
+  if (a->o.clock_ms)
+    return a->o.clock_ms(a->o.clock_ctx);
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int web_app_new(web_app **out, node_store *s, const web_app_opts *o)
+{
+  web_app *a;
+
+  *out = NULL;
+  if (o == NULL || o->origin == NULL || strlen(o->origin) >= sizeof a->origin)
+    return BT_EINVAL;
+  if ((a = calloc(1, sizeof *a)) == NULL)
+    return BT_ENOMEM;
+  a->s = s;
+  a->o = *o;
+  strcpy(a->origin, o->origin);
+  a->o.origin = a->origin;
+  if (web_sessions_new(&a->sessions, NULL) != BT_OK || web_ratelimit_new(&a->rl, NULL) != BT_OK) {
+    web_app_free(a);
+    return BT_ENOMEM;
+  }
+  *out = a;
+  return BT_OK;
+}
+
+void web_app_free(web_app *a)
+{
+  if (a == NULL)
+    return;
+  web_sessions_free(a->sessions);
+  web_ratelimit_free(a->rl);
+  free(a);
+}
+
+/* ---- replies ----------------------------------------------------------------- */
+
+static void header(web_reply *r, const char *name, const char *value)
+{
+  if (r->resp.nheaders < sizeof r->headers / sizeof r->headers[0])
+    r->headers[r->resp.nheaders++] = (web_header){name, value};
+  r->resp.headers = r->headers;
+}
+
+/* The JSON document j (stolen) as the reply. */
+static void json_reply(web_reply *r, int status, json_t *j)
+{
+  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+  json_decref(j);
+  if (text == NULL) {
+    status = 500;
+    text = strdup("{\"error\":\"out of memory\"}");
+  }
+  r->resp.status = status;
+  header(r, "Content-Type", JSON_TYPE);
+  r->body = (uint8_t *)text;
+  r->resp.body = text;
+  r->resp.body_len = text ? strlen(text) : 0;
+}
+
+static void error_reply(web_reply *r, int status, const char *msg)
+{
+  json_reply(r, status, json_pack("{s:s}", "error", msg));
+}
+
+static void node_error(web_reply *r, int rc)
+{
+  if (rc == BT_EDENIED)
+    error_reply(r, 403, "your role does not allow this");
+  else if (rc == BT_ENOFILE || rc == BT_ENOTFOUND)
+    error_reply(r, 404, "not found");
+  else
+    error_reply(r, 500, bt_strerror(rc));
+}
+
+/* ---- sessions ---------------------------------------------------------------- */
+
+/* The request's session, or NULL (no cookie, unknown, expired). */
+static web_session *session_of(web_app *a, const web_request *req)
+{
+  const char *cookie = web_http_header(req, "cookie"), *v;
+  web_session *s = NULL;
+  size_t n;
+
+  if (cookie == NULL || web_session_cookie_find(cookie, strlen(cookie), &v, &n) != BT_OK ||
+      v == NULL)
+    return NULL;
+  if (web_session_get(a->sessions, v, n, now_ms(a), 1, &s) != BT_OK)
+    return NULL;
+  return s;
+}
+
+static int same_origin(web_app *a, const web_request *req)
+{
+  return web_origin_ok(web_http_header(req, "origin"), web_http_header(req, "referer"),
+                       web_http_header(req, "host"), a->origin);
+}
+
+static int csrf_ok(const web_session *s, const web_request *req)
+{
+  const char *t = web_http_header(req, "x-csrf-token");
+
+  return t && web_csrf_check(s, t, strlen(t)) == BT_OK;
+}
+
+static json_t *me_json(const web_session *s)
+{
+  return json_pack("{s:s, s:s, s:s}", "user", web_session_user(s), "role",
+                   node_role_name(web_session_role(s)), "csrf", web_session_csrf(s));
+}
+
+static void login(web_app *a, const char *peer, const web_request *req, web_reply *r)
+{
+  json_error_t je;
+  json_t *j = NULL;
+  const char *user = NULL, *pass = NULL;
+  web_session_tokens tok;
+  char cookie[WEB_COOKIE_LEN];
+  uint64_t now = now_ms(a);
+  uint32_t wait;
+  node_role role;
+  int rc;
+
+  if (req->body_len > LOGIN_MAX ||
+      (j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &je)) ==
+        NULL ||
+      json_unpack(j, "{s:s, s:s}", "user", &user, "passphrase", &pass) != 0) {
+    json_decref(j);
+    error_reply(r, 400, "send {\"user\": NAME, \"passphrase\": PASSPHRASE} as JSON");
+    return;
+  }
+  if ((wait = web_ratelimit_allow(a->rl, peer, now)) != 0) {
+    json_decref(j);
+    snprintf(r->scratch, sizeof r->scratch, "%u", wait);
+    header(r, "Retry-After", r->scratch);
+    error_reply(r, 429, "too many sign-in attempts from here: wait, then try again");
+    return;
+  }
+  rc = node_user_login(a->s, user, pass, strlen(pass), now, &role);
+  sodium_memzero((void *)pass, strlen(pass));
+  if (rc != BT_OK) {
+    json_decref(j);
+    web_ratelimit_fail(a->rl, peer, now);
+    error_reply(r, rc == BT_ELOCKED ? 423 : 401,
+                rc == BT_ELOCKED ? "this account is locked for 15 minutes after five wrong "
+                                   "passphrases"
+                : rc == BT_EPASS ? "wrong user name or passphrase"
+                                 : "cannot sign in now");
+    return;
+  }
+  web_ratelimit_ok(a->rl, peer, now);
+  rc = web_session_create(a->sessions, user, role, now, &tok);
+  json_decref(j);
+  if (rc != BT_OK ||
+      web_session_cookie(tok.id, a->o.secure_cookie, WEB_SESSION_ABS_MS / 1000, cookie,
+                         sizeof cookie) != BT_OK) {
+    sodium_memzero(&tok, sizeof tok);
+    error_reply(r, 500, "cannot open a session");
+    return;
+  }
+  {
+    web_session *s;
+    json_t *me = NULL;
+    if (web_session_get(a->sessions, tok.id, strlen(tok.id), now, 1, &s) == BT_OK)
+      me = me_json(s);
+    sodium_memzero(&tok, sizeof tok);
+    json_reply(r, 200, me);
+  }
+  /* The cookie text lives in the reply until it is written. */
+  memcpy(r->scratch, cookie, sizeof cookie);
+  sodium_memzero(cookie, sizeof cookie);
+  header(r, "Set-Cookie", r->scratch);
+}
+
+static void logout(web_app *a, web_session *s, web_reply *r)
+{
+  web_session_end(a->sessions, s);
+  web_session_cookie_clear(a->o.secure_cookie, r->scratch, sizeof r->scratch);
+  json_reply(r, 200, json_pack("{s:b}", "signed_out", 1));
+  header(r, "Set-Cookie", r->scratch);
+}
+
+/* ---- the API ------------------------------------------------------------------- */
+
+static json_t *date_json(uint32_t ymd)
+{
+  char d[11];
+
+  if (ymd == 0)
+    return json_null();
+  crdt_date_format(ymd, d);
+  return json_string(d);
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+  sodium_bin2hex(out, 2 * n + 1, p, n);
+}
+
+static void transfers(web_app *a, web_session *s, web_reply *r)
+{
+  static const char *const dirs[] = {"", "out", "in", "other"};
+  uint32_t today = crdt_date_from_ms(now_ms(a));
+  node_xfer_info *xs = NULL;
+  size_t n = 0;
+  json_t *arr;
+  int rc;
+
+  if ((rc = node_transfer_tick(a->s, now_ms(a), NULL)) != BT_OK ||
+      (rc = node_transfer_list_as(a->s, web_session_role(s), &xs, &n)) != BT_OK) {
+    node_error(r, rc);
+    return;
+  }
+  arr = json_array();
+  for (size_t i = 0; arr && i < n; i++) {
+    const node_xfer_info *x = &xs[i];
+    char file[2 * CRDT_FILE_LEN + 1], id[2 * CRDT_ID_LEN + 1];
+    int32_t left = 0;
+    int have = node_transfer_days_left(a->s, x, today, &left) == BT_OK;
+    int overdue = node_transfer_overdue(x, today);
+    hex(x->file, CRDT_FILE_LEN, file);
+    hex(x->start.b, CRDT_ID_LEN, id);
+    json_array_append_new(
+      arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:s, s:o}", "transfer", id, "file",
+                     file, "direction", dirs[x->dir], "status",
+                     overdue ? "overdue" : crdt_xfer_status_name(x->status), "overdue",
+                     overdue, "deadline", date_json(x->deadline), "days_left",
+                     have ? json_integer(left) : json_null(), "org", x->to_name,
+                     "acknowledged_by",
+                     x->acked_by[0] ? json_string(x->acked_by) : json_null()));
+  }
+  free(xs);
+  json_reply(r, 200, json_pack("{s:o}", "transfers", arr));
+}
+
+static void counts(web_app *a, web_session *s, web_reply *r)
+{
+  node_counts c;
+  int rc;
+
+  if ((rc = node_transfer_tick(a->s, now_ms(a), NULL)) != BT_OK ||
+      (rc = node_counts_as(a->s, web_session_role(s), now_ms(a), &c)) != BT_OK) {
+    node_error(r, rc);
+    return;
+  }
+  json_reply(r, 200,
+             json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files",
+                       (json_int_t)c.files, "open", (json_int_t)c.open, "concerns",
+                       (json_int_t)c.concerns, "conflicts", (json_int_t)c.conflicts,
+                       "transfers_out", (json_int_t)c.transfers_out, "transfers_in",
+                       (json_int_t)c.transfers_in, "transfers_on_time",
+                       (json_int_t)c.transfers_on_time, "transfers_late",
+                       (json_int_t)c.transfers_late, "transfers_overdue",
+                       (json_int_t)c.transfers_overdue));
+}
+
+/* ---- dispatch ------------------------------------------------------------------ */
+
+static void asset(const web_request *req, web_reply *r)
+{
+  const web_asset *x = web_asset_find(strcmp(req->path, "/") == 0 ? "/index.html" : req->path);
+
+  if (x == NULL) {
+    error_reply(r, 404, "not found");
+    return;
+  }
+  r->resp.status = 200;
+  header(r, "Content-Type", x->type);
+  header(r, "Cache-Control", "no-cache");
+  r->resp.body = x->data;
+  r->resp.body_len = x->len;
+}
+
+void web_app_handle(void *ctx, const char *peer, const web_request *req, web_reply *r)
+{
+  web_app *a = ctx;
+  int api = strncmp(req->path, "/api/", 5) == 0;
+  web_session *s;
+
+  if (!web_host_ok(web_http_header(req, "host"), a->origin)) {
+    error_reply(r, 421, "this server answers only to its own address");
+    return;
+  }
+  if (!api) {
+    if (req->method != WEB_GET && req->method != WEB_HEAD) {
+      error_reply(r, 405, "method not allowed");
+      header(r, "Allow", "GET, HEAD");
+      return;
+    }
+    asset(req, r);
+    return;
+  }
+  if (req->method == WEB_POST && !same_origin(a, req)) {
+    error_reply(r, 403, "cross-origin request refused");
+    return;
+  }
+  if (strcmp(req->path, "/api/login") == 0) {
+    if (req->method != WEB_POST)
+      error_reply(r, 405, "use POST");
+    else
+      login(a, peer, req, r);
+    return;
+  }
+  if ((s = session_of(a, req)) == NULL) {
+    error_reply(r, 401, "sign in first");
+    return;
+  }
+  if (req->method == WEB_POST && !csrf_ok(s, req)) {
+    error_reply(r, 403, "missing or wrong X-CSRF-Token");
+    return;
+  }
+  if (strcmp(req->path, "/api/me") == 0 && req->method == WEB_GET)
+    json_reply(r, 200, me_json(s));
+  else if (strcmp(req->path, "/api/logout") == 0 && req->method == WEB_POST)
+    logout(a, s, r);
+  else if (strcmp(req->path, "/api/transfers") == 0 && req->method == WEB_GET)
+    transfers(a, s, r);
+  else if (strcmp(req->path, "/api/counts") == 0 && req->method == WEB_GET)
+    counts(a, s, r);
+  else
+    error_reply(r, 404, "no such API call");
+}

@@ -784,8 +784,8 @@ static int start_proc(bench *bn, proc *p, const bnode *nd, const char *who, int 
 {
   char peer[32], *t, *at;
   const char *argv[16] = {BATOND, "--dir", nd->dir, "--key-file", nd->key, "--listen",
-                          "127.0.0.1:0", "--sync-period", "1h"};
-  size_t k = 9;
+                          "127.0.0.1:0", "--sync-period", "1h", "--web", "off"};
+  size_t k = 11;
   double end = bench_now_s() + START_S;
   int status, late;
 

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build/release}
 case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
 baton="$build/cli/baton"
-batond="$build/node/batond"
+batond="$build/web/batond"
 for b in "$baton" "$batond"; do
   [ -x "$b" ] || { echo "demo: $b is missing: build first (scripts/run.sh does)" >&2; exit 1; }
 done
@@ -62,7 +62,8 @@ bt() {
 
 daemon() { # daemon NODE ARGS...: batond in the background, log in NODE.log
   local node=$1; shift
-  "$batond" --dir "$demo/$node" --key-file "$demo/$node.key" "$@" 2>"$demo/$node.log" &
+  "$batond" --dir "$demo/$node" --key-file "$demo/$node.key" --web 127.0.0.1:0 "$@" \
+    2>"$demo/$node.log" &
   pids+=($!)
 }
 

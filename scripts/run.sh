@@ -37,4 +37,4 @@ args=(--key-file "$conf_dir/node.key" --init "${BATON_ORG_NAME:-$(uname -n) node
 [ -f "$conf_dir/batond.conf" ] && args+=(--config "$conf_dir/batond.conf")
 
 echo "run: starting batond (key file $conf_dir/node.key); Ctrl-C stops it."
-exec build/release/node/batond "${args[@]}" "$@"
+exec build/release/web/batond "${args[@]}" "$@"

@@ -95,8 +95,9 @@ int log_has(const daemon_t *d, const char *needle, int timeout_ms, char *line_ou
  * "--listen off" is among them). */
 void daemon_start(daemon_t *d, int n, const char *const *extra)
 {
-  const char *argv[32] = {BATOND, "--dir", ndir[n], "--key-file", nkey[n]};
-  size_t k = 5;
+  const char *argv[32] = {BATOND, "--dir", ndir[n], "--key-file", nkey[n], "--web",
+                          "127.0.0.1:0"};
+  size_t k = 7;
   int listens = 1;
   char line[200];
 

@@ -276,6 +276,8 @@ void dm_start(dm_proc *p, const dm_node *nd, const char *config, const char *con
   argv[k++] = nd->key;
   argv[k++] = "--listen";
   argv[k++] = "127.0.0.1:0";
+  argv[k++] = "--web"; /* the web UI runs too, at a port of its own */
+  argv[k++] = "127.0.0.1:0";
   if (config) {
     write_config(nd, config, cfg, sizeof cfg);
     argv[k++] = "--config";

@@ -2,8 +2,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "web/app.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <sodium.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +30,38 @@ struct web_app {
   web_ratelimit *rl;
 };
 
+/* Sessions and the rate limit count on a clock that never steps back. */
+static uint64_t mono_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Jansson's memory is wiped when freed: a sign-in body (the passphrase)
+ * passes through its parser. A size header in front of each block. */
+static void *wipe_malloc(size_t n)
+{
+  size_t *p = malloc(n + sizeof(max_align_t));
+
+  if (p == NULL)
+    return NULL;
+  *p = n;
+  return (char *)p + sizeof(max_align_t);
+}
+
+static void wipe_free_json(void *q)
+{
+  char *p;
+
+  if (q == NULL)
+    return;
+  p = (char *)q - sizeof(max_align_t);
+  sodium_memzero(q, *(size_t *)p);
+  free(p);
+}
+
 static uint64_t now_ms(const web_app *a)
 {
   struct timespec ts;
@@ -46,6 +81,7 @@ int web_app_new(web_app **out, node_store *s, const web_app_opts *o)
     return BT_EINVAL;
   if ((a = calloc(1, sizeof *a)) == NULL)
     return BT_ENOMEM;
+  json_set_alloc_funcs(wipe_malloc, wipe_free_json); /* the whole process: batond */
   a->s = s;
   a->o = *o;
   strcpy(a->origin, o->origin);
@@ -79,8 +115,17 @@ static void header(web_reply *r, const char *name, const char *value)
 /* The JSON document j (stolen) as the reply. */
 static void json_reply(web_reply *r, int status, json_t *j)
 {
-  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  /* Into a plain malloc'd buffer (the server frees the body with free();
+   * jansson's own blocks go back through its wiping allocator). */
+  size_t n = j ? json_dumpb(j, NULL, 0, JSON_COMPACT) : 0;
+  char *text = n ? malloc(n + 1) : NULL;
 
+  if (text && json_dumpb(j, text, n, JSON_COMPACT) == n)
+    text[n] = 0;
+  else {
+    free(text);
+    text = NULL;
+  }
   json_decref(j);
   if (text == NULL) {
     status = 500;
@@ -120,7 +165,7 @@ static web_session *session_of(web_app *a, const web_request *req)
   if (cookie == NULL || web_session_cookie_find(cookie, strlen(cookie), &v, &n) != BT_OK ||
       v == NULL)
     return NULL;
-  if (web_session_get(a->sessions, v, n, now_ms(a), 1, &s) != BT_OK)
+  if (web_session_get(a->sessions, v, n, mono_ms(), 1, &s) != BT_OK)
     return NULL;
   return s;
 }
@@ -144,14 +189,30 @@ static json_t *me_json(const web_session *s)
                    node_role_name(web_session_role(s)), "csrf", web_session_csrf(s));
 }
 
+/* The rate limit's key for a client: its IPv4 address, or its IPv6 /64
+ * (one household or host holds a whole /64). */
+static void rl_key(const char *peer, char *out, size_t len)
+{
+  unsigned char b[16];
+
+  if (strchr(peer, ':') && inet_pton(AF_INET6, peer, b) == 1) {
+    memset(b + 8, 0, 8);
+    if (inet_ntop(AF_INET6, b, out, (socklen_t)len) != NULL) {
+      strncat(out, "/64", len - strlen(out) - 1);
+      return;
+    }
+  }
+  snprintf(out, len, "%s", peer);
+}
+
 static void login(web_app *a, const char *peer, const web_request *req, web_reply *r)
 {
   json_error_t je;
   json_t *j = NULL;
   const char *user = NULL, *pass = NULL;
   web_session_tokens tok;
-  char cookie[WEB_COOKIE_LEN];
-  uint64_t now = now_ms(a);
+  char cookie[WEB_COOKIE_LEN], key[64];
+  uint64_t now = now_ms(a), mono = mono_ms();
   uint32_t wait;
   node_role role;
   int rc;
@@ -164,7 +225,8 @@ static void login(web_app *a, const char *peer, const web_request *req, web_repl
     error_reply(r, 400, "send {\"user\": NAME, \"passphrase\": PASSPHRASE} as JSON");
     return;
   }
-  if ((wait = web_ratelimit_allow(a->rl, peer, now)) != 0) {
+  rl_key(peer, key, sizeof key);
+  if ((wait = web_ratelimit_allow(a->rl, key, mono)) != 0) {
     json_decref(j);
     snprintf(r->scratch, sizeof r->scratch, "%u", wait);
     header(r, "Retry-After", r->scratch);
@@ -175,7 +237,7 @@ static void login(web_app *a, const char *peer, const web_request *req, web_repl
   sodium_memzero((void *)pass, strlen(pass));
   if (rc != BT_OK) {
     json_decref(j);
-    web_ratelimit_fail(a->rl, peer, now);
+    web_ratelimit_fail(a->rl, key, mono);
     error_reply(r, rc == BT_ELOCKED ? 423 : 401,
                 rc == BT_ELOCKED ? "this account is locked for 15 minutes after five wrong "
                                    "passphrases"
@@ -183,8 +245,8 @@ static void login(web_app *a, const char *peer, const web_request *req, web_repl
                                  : "cannot sign in now");
     return;
   }
-  web_ratelimit_ok(a->rl, peer, now);
-  rc = web_session_create(a->sessions, user, role, now, &tok);
+  web_ratelimit_ok(a->rl, key, mono);
+  rc = web_session_create(a->sessions, user, role, mono, &tok);
   json_decref(j);
   if (rc != BT_OK ||
       web_session_cookie(tok.id, a->o.secure_cookie, WEB_SESSION_ABS_MS / 1000, cookie,
@@ -196,7 +258,7 @@ static void login(web_app *a, const char *peer, const web_request *req, web_repl
   {
     web_session *s;
     json_t *me = NULL;
-    if (web_session_get(a->sessions, tok.id, strlen(tok.id), now, 1, &s) == BT_OK)
+    if (web_session_get(a->sessions, tok.id, strlen(tok.id), mono, 1, &s) == BT_OK)
       me = me_json(s);
     sodium_memzero(&tok, sizeof tok);
     json_reply(r, 200, me);
@@ -291,6 +353,30 @@ static void counts(web_app *a, web_session *s, web_reply *r)
 
 /* ---- dispatch ------------------------------------------------------------------ */
 
+static void me(web_app *a, web_session *s, web_reply *r)
+{
+  (void)a;
+  json_reply(r, 200, me_json(s));
+}
+
+/* The API calls after sign-in: one method each (HEAD answers as GET). */
+static const struct {
+  const char *path;
+  web_method method;
+  void (*run)(web_app *a, web_session *s, web_reply *r);
+} ROUTES[] = {
+  {"/api/me", WEB_GET, me},
+  {"/api/logout", WEB_POST, logout},
+  {"/api/transfers", WEB_GET, transfers},
+  {"/api/counts", WEB_GET, counts},
+};
+
+static void not_allowed(web_reply *r, const char *allow)
+{
+  error_reply(r, 405, "method not allowed");
+  header(r, "Allow", allow);
+}
+
 static void asset(const web_request *req, web_reply *r)
 {
   const web_asset *x = web_asset_find(strcmp(req->path, "/") == 0 ? "/index.html" : req->path);
@@ -318,8 +404,7 @@ void web_app_handle(void *ctx, const char *peer, const web_request *req, web_rep
   }
   if (!api) {
     if (req->method != WEB_GET && req->method != WEB_HEAD) {
-      error_reply(r, 405, "method not allowed");
-      header(r, "Allow", "GET, HEAD");
+      not_allowed(r, "GET, HEAD");
       return;
     }
     asset(req, r);
@@ -329,9 +414,10 @@ void web_app_handle(void *ctx, const char *peer, const web_request *req, web_rep
     error_reply(r, 403, "cross-origin request refused");
     return;
   }
+  web_sessions_sweep(a->sessions, mono_ms()); /* expired sessions leave memory */
   if (strcmp(req->path, "/api/login") == 0) {
     if (req->method != WEB_POST)
-      error_reply(r, 405, "use POST");
+      not_allowed(r, "POST");
     else
       login(a, peer, req, r);
     return;
@@ -344,14 +430,14 @@ void web_app_handle(void *ctx, const char *peer, const web_request *req, web_rep
     error_reply(r, 403, "missing or wrong X-CSRF-Token");
     return;
   }
-  if (strcmp(req->path, "/api/me") == 0 && req->method == WEB_GET)
-    json_reply(r, 200, me_json(s));
-  else if (strcmp(req->path, "/api/logout") == 0 && req->method == WEB_POST)
-    logout(a, s, r);
-  else if (strcmp(req->path, "/api/transfers") == 0 && req->method == WEB_GET)
-    transfers(a, s, r);
-  else if (strcmp(req->path, "/api/counts") == 0 && req->method == WEB_GET)
-    counts(a, s, r);
-  else
-    error_reply(r, 404, "no such API call");
+  for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
+    if (strcmp(req->path, ROUTES[i].path) != 0)
+      continue;
+    if ((req->method == WEB_HEAD ? WEB_GET : req->method) != ROUTES[i].method)
+      not_allowed(r, ROUTES[i].method == WEB_POST ? "POST" : "GET, HEAD");
+    else
+      ROUTES[i].run(a, s, r);
+    return;
+  }
+  error_reply(r, 404, "no such API call");
 }

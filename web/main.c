@@ -30,6 +30,11 @@ static int set(void *ctx, const char *v, const char **why)
   }
   if (strlen(v) >= sizeof w->listen || strchr(v, ':') == NULL)
     return BT_EINVAL;
+  if (strncmp(v, "0.0.0.0:", 8) == 0 || strncmp(v, "[::]:", 5) == 0) {
+    /* The address is also the only origin the UI accepts (Host, Origin). */
+    *why = "give the address people will type (e.g. 192.168.1.20:7644), not a wildcard";
+    return BT_EINVAL;
+  }
   snprintf(w->listen, sizeof w->listen, "%s", v);
   w->off = 0;
   return BT_OK;

@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "web/server.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@ struct conn {
   web_http_parser *p;
   uint8_t *buf;        /* bytes read, not yet parsed */
   size_t len, cap;
-  uint8_t *out;        /* the response being written */
+  uint8_t *out;        /* the response being written (may hold a cookie) */
+  size_t out_len;
   char peer[64];
   int closing, writing, close_after, handles, reading;
 };
@@ -55,6 +57,15 @@ static void conn_unlink(conn *c)
   srv->nconns--;
 }
 
+/* Frees p[0..len) after wiping it: requests carry passphrases and
+ * session cookies, responses set cookies. */
+static void wipe_free(uint8_t *p, size_t len)
+{
+  if (p)
+    sodium_memzero(p, len);
+  free(p);
+}
+
 static void conn_closed(uv_handle_t *h)
 {
   conn *c = h->data;
@@ -62,8 +73,8 @@ static void conn_closed(uv_handle_t *h)
   if (--c->handles > 0)
     return;
   web_http_parser_free(c->p);
-  free(c->buf);
-  free(c->out);
+  wipe_free(c->buf, c->cap);
+  wipe_free(c->out, c->out_len);
   free(c);
 }
 
@@ -78,11 +89,21 @@ static void conn_close(conn *c)
   uv_close((uv_handle_t *)&c->tcp, conn_closed);
 }
 
+static int send_bytes(conn *c, uint8_t *bytes, size_t len, int close_after);
+
+/* A request that did not arrive whole in time gets 408; an idle
+ * connection, or one whose client stopped reading, just closes. */
 static void on_timeout(uv_timer_t *t)
 {
   conn *c = t->data;
+  web_response r = {.status = 408, .close = 1};
+  uint8_t *bytes = NULL;
+  size_t len = 0;
 
-  conn_close(c); /* a slow request or an idle connection: nothing to answer */
+  if (!c->writing && web_http_pending(c->p) && web_http_response(&r, &bytes, &len) == BT_OK &&
+      send_bytes(c, bytes, len, 1) == 0)
+    return;
+  conn_close(c);
 }
 
 static void arm(conn *c, uint64_t ms)
@@ -96,7 +117,7 @@ static void on_written(uv_write_t *w, int status)
 {
   conn *c = w->data;
 
-  free(c->out);
+  wipe_free(c->out, c->out_len);
   c->out = NULL;
   c->writing = 0;
   if (status != 0 || c->close_after || c->closing) {
@@ -112,11 +133,13 @@ static int send_bytes(conn *c, uint8_t *bytes, size_t len, int close_after)
   uv_buf_t b = uv_buf_init((char *)bytes, (unsigned)len);
 
   c->out = bytes;
+  c->out_len = len;
   c->writing = 1;
   c->close_after = close_after;
   c->wr.data = c;
+  arm(c, c->srv->o.idle_timeout_ms); /* a client that never reads is cut too */
   if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-    free(c->out);
+    wipe_free(c->out, c->out_len);
     c->out = NULL;
     c->writing = 0;
     conn_close(c);
@@ -152,7 +175,7 @@ static void answer(conn *c, const web_request *req)
     r.resp.close = 1;
   }
   free(r.body);
-  memset(r.scratch, 0, sizeof r.scratch); /* a cookie may have been there */
+  sodium_memzero(r.scratch, sizeof r.scratch); /* a cookie may have been there */
   send_bytes(c, bytes, len, r.resp.close);
 }
 
@@ -167,6 +190,7 @@ static void serve(conn *c)
   rc = web_http_feed(c->p, c->buf, c->len, &used);
   if (used) {
     memmove(c->buf, c->buf + used, c->len - used);
+    sodium_memzero(c->buf + c->len - used, used); /* no stale copy of what was read */
     c->len -= used;
   }
   if (rc == WEB_HTTP_REQUEST) {
@@ -193,7 +217,10 @@ static void on_alloc(uv_handle_t *h, size_t want, uv_buf_t *b)
     uint8_t *g;
     if (nc > room)
       nc = room;
-    if ((g = realloc(c->buf, nc)) != NULL) {
+    if ((g = malloc(nc)) != NULL) { /* not realloc: the old block is wiped */
+      if (c->len)
+        memcpy(g, c->buf, c->len);
+      wipe_free(c->buf, c->cap);
       c->buf = g;
       c->cap = nc;
     }
@@ -212,8 +239,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
   }
   if (n == 0)
     return;
-  if (c->len == 0 && !c->writing)
-    arm(c, c->srv->o.head_timeout_ms); /* a request starts: it has this long */
+  if (c->len == 0 && !c->writing && !web_http_pending(c->p))
+    arm(c, c->srv->o.head_timeout_ms); /* a request starts: it has this long, once */
   c->len += (size_t)n; /* bounded by on_alloc: the parser's limits refuse a
                           request before the buffer can fill */
   serve(c);

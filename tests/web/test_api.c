@@ -113,6 +113,11 @@ static int raw(const void *req, size_t len)
   return status;
 }
 
+static int raws(const char *text)
+{
+  return raw(text, strlen(text));
+}
+
 /* One request with Connection: close. extra: more header lines, each
  * ending in \r\n (may be ""). */
 static int req(const char *method, const char *path, const char *extra, const char *body)
@@ -276,10 +281,10 @@ Test(web_api, malformed_and_oversized_requests_get_4xx_and_the_server_lives)
   char *huge;
   size_t n;
 
-  cr_assert_eq(raw("GARBAGE\r\n\r\n", 11), 400, "%s", resp);
-  cr_assert_eq(raw("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                   "Transfer-Encoding: chunked\r\n\r\n", 78), 400, "smuggling: %s", resp);
-  cr_assert_eq(raw("GET / HTTP/3.0\r\nHost: x\r\n\r\n", 27), 505, "%s", resp);
+  cr_assert_eq(raws("GARBAGE\r\n\r\n"), 400, "%s", resp);
+  cr_assert_eq(raws("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n"), 400, "smuggling: %s", resp);
+  cr_assert_eq(raws("GET / HTTP/3.0\r\nHost: x\r\n\r\n"), 505, "%s", resp);
   n = (size_t)snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Big: ", port);
   memset(big + n, 'a', 20000);
   memcpy(big + n + 20000, "\r\n\r\n", 4);

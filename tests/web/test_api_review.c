@@ -1,0 +1,416 @@
+/* tests/web/test_api_review.c: defects found reviewing the web UI's server
+ * (web/server.c, web/app.c) against a real batond. Each test is named after
+ * the defect, says what is wrong and what should happen, and FAILS on the
+ * code as reviewed. The fixture and the small HTTP client are copied from
+ * tests/web/test_api.c. Some tests wait out the server's timeouts (10 s
+ * head, 30 s idle) and take up to a minute. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crdt/err.h"
+#include "node/parties.h"
+#include "node/users.h"
+
+#define MEM_USER "mem.test"
+#define MEM_PASS "Quokka-Marmalade-93817-zx" /* unique: searched for in batond's memory */
+
+static party la, school, mash, other;
+static pid_t daemon_pid;
+static int port;
+static int v6; /* the IPv6 suite: batond on [2001:db8::1] in a network namespace */
+static char origin[96], hostport[96], logpath[128];
+
+static void start_with(const char *web, const char *logprefix)
+{
+  char line[512] = "";
+
+  parties_open(&la, &school, &mash, &other);
+  cr_assert_eq(node_user_add(school.s, "dsl.jones", "oak pass 1", 10, NODE_ROLE_DSL), BT_OK);
+  cr_assert_eq(node_user_add(school.s, "staff.ali", "ali pass 1", 10, NODE_ROLE_STAFF), BT_OK);
+  cr_assert_eq(node_user_add(school.s, MEM_USER, MEM_PASS, strlen(MEM_PASS), NODE_ROLE_STAFF),
+               BT_OK);
+  snprintf(logpath, sizeof logpath, "%s/batond.log", school.dir);
+  fflush(NULL);
+  if ((daemon_pid = fork()) == 0) {
+    int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    dup2(fd, 2);
+    setenv("BATON_PASSPHRASE", "pw", 1);
+    execl(BATOND, BATOND, "--dir", school.dir, "--listen", "off", "--web", web, (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 250 && port == 0; i++) {
+    FILE *f = fopen(logpath, "r");
+    while (f && fgets(line, sizeof line, f))
+      if (strstr(line, logprefix))
+        port = atoi(strrchr(line, ':') + 1);
+    if (f)
+      fclose(f);
+    if (port == 0)
+      usleep(20000);
+  }
+  cr_assert_gt(port, 0, "batond did not serve the web UI");
+}
+
+static void start(void)
+{
+  start_with("127.0.0.1:0", "web UI on http://127.0.0.1:");
+  snprintf(origin, sizeof origin, "http://127.0.0.1:%d", port);
+  snprintf(hostport, sizeof hostport, "127.0.0.1:%d", port);
+}
+
+/* A private network namespace (the test runs as root, or with user
+ * namespaces) where lo carries 2001:db8::1, ::2 and ::3: one /64. */
+static void start_v6(void)
+{
+  v6 = 1;
+  if (unshare(CLONE_NEWNET) != 0)
+    cr_skip_test("no network namespace: %s", strerror(errno));
+  cr_assert_eq(system("ip link set lo up && "
+                      "ip -6 addr add 2001:db8::1/64 dev lo nodad && "
+                      "ip -6 addr add 2001:db8::2/64 dev lo nodad && "
+                      "ip -6 addr add 2001:db8::3/64 dev lo nodad"),
+               0);
+  start_with("[2001:db8::1]:0", "web UI on http://[2001:db8::1]:");
+  snprintf(origin, sizeof origin, "http://[2001:db8::1]:%d", port);
+  snprintf(hostport, sizeof hostport, "[2001:db8::1]:%d", port);
+}
+
+static void stop(void)
+{
+  int st;
+
+  if (daemon_pid > 0) {
+    kill(daemon_pid, SIGTERM);
+    waitpid(daemon_pid, &st, 0);
+  }
+  parties_close(&la, &school, &mash, &other);
+}
+
+TestSuite(web_review, .init = start, .fini = stop);
+TestSuite(web_review_v6, .init = start_v6, .fini = stop);
+
+/* ---- a small HTTP client ---------------------------------------------------------- */
+
+static char resp[1 << 17];
+static const char *client_v6 = "2001:db8::2"; /* the IPv6 suite's source address */
+
+static int connect_ui(void)
+{
+  int fd;
+
+  if (v6) {
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+    struct sockaddr_in6 me = {.sin6_family = AF_INET6};
+    fd = socket(AF_INET6, SOCK_STREAM, 0);
+    inet_pton(AF_INET6, "2001:db8::1", &a.sin6_addr);
+    inet_pton(AF_INET6, client_v6, &me.sin6_addr);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof me), 0, "bind %s", client_v6);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+  }
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  return fd;
+}
+
+static void send_all(int fd, const void *p, size_t len)
+{
+  for (size_t off = 0; off < len;) {
+    ssize_t n = send(fd, (const char *)p + off, len - off, MSG_NOSIGNAL);
+    if (n <= 0)
+      break;
+    off += (size_t)n;
+  }
+}
+
+/* Reads until the server closes or `secs` pass without data; into resp.
+ * Returns the bytes read; *eof = 1 when the server closed. */
+static size_t read_all(int fd, int secs, int *eof)
+{
+  struct timeval tv = {secs, 0};
+  size_t got = 0;
+  ssize_t n;
+
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  *eof = 0;
+  while (got < sizeof resp - 1 && (n = recv(fd, resp + got, sizeof resp - 1 - got, 0)) > 0)
+    got += (size_t)n;
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+    *eof = 1;
+  resp[got] = 0;
+  return got;
+}
+
+/* Sends raw bytes, reads the whole answer (until the server closes or 2 s
+ * pass) into resp; returns the status code (0: no answer). */
+static int raw(const void *req, size_t len)
+{
+  int fd = connect_ui(), status = 0, eof;
+
+  send_all(fd, req, len);
+  read_all(fd, 2, &eof);
+  close(fd);
+  sscanf(resp, "HTTP/1.1 %d", &status);
+  return status;
+}
+
+/* One request with Connection: close. extra: more header lines, each
+ * ending in \r\n (may be ""). */
+static int req(const char *method, const char *path, const char *extra, const char *body)
+{
+  static char buf[1 << 16];
+  int n = snprintf(buf, sizeof buf,
+                   "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%s"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   method, path, hostport, extra, body ? strlen(body) : 0, body ? body : "");
+  return raw(buf, (size_t)n);
+}
+
+static const char *body_of(void)
+{
+  const char *b = strstr(resp, "\r\n\r\n");
+
+  return b ? b + 4 : "";
+}
+
+static int header_has(const char *name, const char *needle)
+{
+  char key[64];
+  const char *h;
+
+  snprintf(key, sizeof key, "\r\n%s: ", name);
+  if ((h = strstr(resp, key)) == NULL)
+    return 0;
+  h += strlen(key);
+  return needle == NULL || (strstr(h, needle) && strstr(h, needle) < strstr(h, "\r\n"));
+}
+
+static int sign_in(const char *user, const char *pass, char *cookie, char *csrf)
+{
+  char extra[200], body[200];
+  const char *c, *t;
+  int st;
+
+  snprintf(extra, sizeof extra, "Origin: %s\r\nContent-Type: application/json\r\n", origin);
+  snprintf(body, sizeof body, "{\"user\": \"%s\", \"passphrase\": \"%s\"}", user, pass);
+  if ((st = req("POST", "/api/login", extra, body)) != 200)
+    return st;
+  cr_assert((c = strstr(resp, "Set-Cookie: baton_session=")), "%s", resp);
+  sscanf(c + strlen("Set-Cookie: "), "%63[^;]", cookie);
+  cr_assert((t = strstr(body_of(), "\"csrf\":\"")));
+  sscanf(t + 8, "%63[^\"]", csrf);
+  return st;
+}
+
+/* How many times needle occurs in batond's writable memory (heap, anonymous
+ * mappings, stacks), read through /proc/PID/mem (the test is its parent). */
+static int in_daemon_memory(const char *needle)
+{
+  char path[64], line[512];
+  FILE *maps;
+  int mem, hits = 0;
+  size_t nl = strlen(needle);
+
+  snprintf(path, sizeof path, "/proc/%d/maps", (int)daemon_pid);
+  cr_assert((maps = fopen(path, "r")));
+  snprintf(path, sizeof path, "/proc/%d/mem", (int)daemon_pid);
+  cr_assert((mem = open(path, O_RDONLY)) >= 0, "%s", strerror(errno));
+  while (fgets(line, sizeof line, maps)) {
+    unsigned long lo, hi;
+    char perms[8];
+    if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' || perms[1] != 'w')
+      continue;
+    size_t n = hi - lo;
+    if (n > ((size_t)1 << 28))
+      continue; /* not the heap: ASan's shadow memory in sanitised builds */
+    char *buf = malloc(n);
+    ssize_t got = buf ? pread(mem, buf, n, (off_t)lo) : -1;
+    for (ssize_t i = 0; got > 0 && (size_t)got >= nl && i <= got - (ssize_t)nl; i++) {
+      char *p = memmem(buf + i, (size_t)got - (size_t)i, needle, nl);
+      if (p == NULL)
+        break;
+      hits++;
+      i = p - buf;
+    }
+    free(buf);
+  }
+  close(mem);
+  fclose(maps);
+  return hits;
+}
+
+static double now_s(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- connection lifecycle (web/server.c) ------------------------------------------- */
+
+/* web/server.c on_read: the head timer is armed whenever a read arrives with
+ * c->len == 0, but serve() hands every byte of an incomplete request to the
+ * parser (web_http_feed consumes all of it), so c->len is back to 0 after
+ * each read and every new byte restarts the 10 s. A sender that trickles one
+ * byte every few seconds is never cut (slow-loris; 64 of them take every
+ * connection slot). What should happen: docs/web.md, "a request must arrive
+ * whole within 10 s of its first byte": the request is cut at 10 s (408 or
+ * close), so the late end of it gets no 200. */
+Test(web_review, slow_loris_request_is_never_cut, .timeout = 60)
+{
+  char head[256];
+  int n = snprintf(head, sizeof head, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", hostport);
+  int fd = connect_ui(), eof, status = 0;
+  double t0 = now_s();
+
+  int i = 5;
+
+  send_all(fd, head, 5); /* "GET /" */
+  for (; i < n && now_s() - t0 < 16; i++) {
+    sleep(1); /* a byte a second: 16 s of request when the limit is 10 */
+    send_all(fd, head + i, 1);
+  }
+  send_all(fd, head + i, (size_t)(n - i)); /* the rest of the head */
+  send_all(fd, "\r\n", 2);
+  read_all(fd, 3, &eof);
+  sscanf(resp, "HTTP/1.1 %d", &status);
+  close(fd);
+  cr_assert_neq(status, 200,
+                "a request that took %.0f s to arrive (limit 10 s) was answered: %.60s",
+                now_s() - t0, resp);
+}
+
+/* web/server.c on_timeout: a request still arriving when the head timeout
+ * fires is closed without an answer, although web/server.h promises "slow
+ * senders are cut: 408" and web_http_pending exists to tell that case from
+ * an idle connection. What should happen: a 408 with Connection: close. */
+Test(web_review, slow_request_timeout_gets_no_408, .timeout = 40)
+{
+  char head[256];
+  int n = snprintf(head, sizeof head, "GET / HTTP/1.1\r\nHost: %s\r\n", hostport);
+  int fd = connect_ui(), eof, status = 0;
+
+  send_all(fd, head, (size_t)n); /* the head, without its blank line */
+  read_all(fd, 14, &eof);        /* the 10 s head timeout passes */
+  sscanf(resp, "HTTP/1.1 %d", &status);
+  close(fd);
+  cr_assert(eof, "the connection was not closed in 14 s");
+  cr_assert_eq(status, 408, "a timed-out request should get 408, got %d bytes: \"%.60s\"",
+               (int)strlen(resp), resp);
+}
+
+/* ---- secrets in memory --------------------------------------------------------------- */
+
+/* web/server.c conn_closed/serve: the raw login body (with the passphrase)
+ * sits in the connection's read buffer c->buf, which is memmove'd (leaving
+ * the bytes behind) and finally free()d without being wiped; jansson's lexer
+ * keeps its own copy of the raw token and frees it unwiped too. app.c
+ * login() wipes only jansson's decoded string through a const-cast, which
+ * is not UB (the string is jansson's malloc'd buffer) but covers one copy of
+ * several. What should happen: once the sign-in is answered and the
+ * connection closed, the passphrase is nowhere in batond's memory (wipe
+ * c->buf on consume and on free; parse the body with a wiping allocator,
+ * json_set_alloc_funcs, or not with jansson). */
+Test(web_review, passphrase_lingers_in_daemon_memory_after_sign_in)
+{
+  char cookie[64], csrf[64];
+
+  cr_assert_eq(in_daemon_memory(MEM_PASS), 0, "before: the test's own setup");
+  cr_assert_eq(sign_in(MEM_USER, MEM_PASS, cookie, csrf), 200, "%s", resp);
+  usleep(200000);
+  cr_assert_eq(in_daemon_memory(MEM_PASS), 0,
+               "the passphrase is still in batond's memory after the sign-in was answered "
+               "and the connection closed (%d copies)",
+               in_daemon_memory(MEM_PASS));
+}
+
+/* web/server.c on_written: the serialised response with "Set-Cookie:
+ * baton_session=ID" is free()d without being wiped (and answer()'s
+ * memset(r.scratch) is a dead store an optimiser may drop: not
+ * sodium_memzero). docs/web.md: "The table keeps only its BLAKE2b hash, so a
+ * memory dump of the server gives no live cookie". What should happen: after
+ * the sign-in is written, the live cookie value is not in batond's memory
+ * (until the browser sends it back). */
+Test(web_review, session_cookie_lingers_in_daemon_memory_after_sign_in)
+{
+  char cookie[64], csrf[64];
+  const char *id;
+
+  cr_assert_eq(sign_in(MEM_USER, MEM_PASS, cookie, csrf), 200, "%s", resp);
+  cr_assert((id = strchr(cookie, '=')) && strlen(id + 1) == 43, "%s", cookie);
+  id++;
+  usleep(200000);
+  cr_assert_eq(in_daemon_memory(id), 0,
+               "the live session cookie %s is in batond's memory (%d copies) although only "
+               "its hash should be",
+               id, in_daemon_memory(id));
+}
+
+/* ---- status codes (web/app.c) --------------------------------------------------------- */
+
+/* web/app.c web_app_handle: "use POST" on /api/login is a 405 without an
+ * Allow header (RFC 9110 §15.5.6: a 405 MUST carry Allow); the page routes
+ * do send one. What should happen: 405 with "Allow: POST". */
+Test(web_review, api_405_has_no_allow_header)
+{
+  cr_assert_eq(req("GET", "/api/login", "", NULL), 405, "%s", resp);
+  cr_assert(header_has("Allow", "POST"), "405 without Allow: %s", resp);
+}
+
+/* web/app.c web_app_handle: a known API call with the wrong method (GET
+ * /api/logout, DELETE /api/me, HEAD /api/me) falls through to "no such API
+ * call" 404. What should happen: 405 with Allow (and HEAD answered like GET,
+ * RFC 9110 §9.3.2), so clients and logs can tell a wrong method from a
+ * wrong path. */
+Test(web_review, api_wrong_method_is_404_not_405)
+{
+  char cookie[64], csrf[64], extra[200];
+
+  cr_assert_eq(sign_in("staff.ali", "ali pass 1", cookie, csrf), 200);
+  snprintf(extra, sizeof extra, "Cookie: %s\r\n", cookie);
+  cr_assert_eq(req("GET", "/api/logout", extra, NULL), 405, "GET /api/logout: %.40s", resp);
+  cr_assert_eq(req("HEAD", "/api/me", extra, NULL), 200, "HEAD /api/me: %.40s", resp);
+}
+
+/* ---- rate limit (web/server.c peer_name, web/app.c login) ------------------------------ */
+
+/* web/server.c peer_name passes the full IPv6 address as the rate-limit key,
+ * while web/session.h and docs/web.md say "IPv6 clients are counted by their
+ * /64": anyone with a /64 (every home line) has 2^64 addresses, so the
+ * per-address sign-in limit does not hold against IPv6 clients at all. Here
+ * ten wrong tries come from 2001:db8::2 and the eleventh from 2001:db8::3,
+ * the same /64. What should happen: 429 with Retry-After. */
+Test(web_review_v6, ipv6_rate_limit_is_per_address_not_per_64, .timeout = 120)
+{
+  char cookie[64], csrf[64];
+  int st = 0, tries = 0;
+
+  client_v6 = "2001:db8::2";
+  while (tries < 20 && (st = sign_in("nobody", "guess", cookie, csrf)) == 401)
+    tries++;
+  cr_assert_eq(st, 429, "after %d wrong tries from ::2: %d %s", tries, st, resp);
+  client_v6 = "2001:db8::3";
+  st = sign_in("nobody", "guess", cookie, csrf);
+  cr_assert_eq(st, 429, "the next address in the same /64 starts afresh: %d", st);
+}
+

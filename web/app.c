@@ -16,6 +16,7 @@
 #include "crdt/transfer.h"
 #include "node/transfer.h"
 #include "node/users.h"
+#include "web/api_files.h"
 #include "web/assets.h"
 #include "web/session.h"
 
@@ -438,6 +439,18 @@ void web_app_handle(void *ctx, const char *peer, const web_request *req, web_rep
     else
       ROUTES[i].run(a, s, r);
     return;
+  }
+  { /* /api/files... (web/api_files.h) */
+    const char *allow;
+    json_t *j;
+    int st = web_api_files(a->s, web_session_user(s), web_session_role(s), now_ms(a), req, &j,
+                           &allow);
+    if (st != 0) {
+      json_reply(r, st, j);
+      if (allow)
+        header(r, "Allow", allow);
+      return;
+    }
   }
   error_reply(r, 404, "no such API call");
 }

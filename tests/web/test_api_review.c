@@ -276,7 +276,7 @@ static double now_s(void)
  * connection slot). What should happen: docs/web.md, "a request must arrive
  * whole within 10 s of its first byte": the request is cut at 10 s (408 or
  * close), so the late end of it gets no 200. */
-Test(web_review, slow_loris_request_is_never_cut, .timeout = 60)
+Test(web_review, slow_loris_request_is_never_cut)
 {
   char head[256];
   int n = snprintf(head, sizeof head, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", hostport);
@@ -304,7 +304,7 @@ Test(web_review, slow_loris_request_is_never_cut, .timeout = 60)
  * fires is closed without an answer, although web/server.h promises "slow
  * senders are cut: 408" and web_http_pending exists to tell that case from
  * an idle connection. What should happen: a 408 with Connection: close. */
-Test(web_review, slow_request_timeout_gets_no_408, .timeout = 40)
+Test(web_review, slow_request_timeout_gets_no_408)
 {
   char head[256];
   int n = snprintf(head, sizeof head, "GET / HTTP/1.1\r\nHost: %s\r\n", hostport);
@@ -400,7 +400,7 @@ Test(web_review, api_wrong_method_is_404_not_405)
  * per-address sign-in limit does not hold against IPv6 clients at all. Here
  * ten wrong tries come from 2001:db8::2 and the eleventh from 2001:db8::3,
  * the same /64. What should happen: 429 with Retry-After. */
-Test(web_review_v6, ipv6_rate_limit_is_per_address_not_per_64, .timeout = 120)
+Test(web_review_v6, ipv6_rate_limit_is_per_address_not_per_64)
 {
   char cookie[64], csrf[64];
   int st = 0, tries = 0;

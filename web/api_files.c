@@ -1,0 +1,301 @@
+/* web/api_files.c: the case-file calls (web/api_files.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "web/api_files.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt/body.h"
+#include "crdt/err.h"
+#include "node/files.h"
+#include "web/rec.h"
+
+static int fail(json_t **out, int status, const char *msg)
+{
+  *out = json_pack("{s:s}", "error", msg);
+  return status;
+}
+
+/* What node/ said, as a status. Never the request's text. */
+static int node_fail(json_t **out, int rc)
+{
+  switch (rc) {
+  case BT_EDENIED:
+    return fail(out, 403, "your role does not allow this");
+  case BT_ENOFILE: case BT_ENOTFOUND: case BT_EEPOCH:
+    return fail(out, 404, "no such case file here");
+  case BT_ETOOBIG:
+    return fail(out, 413, "the record is too long");
+  case BT_EMISSING: case BT_EINVAL: case BT_EDATE:
+    return fail(out, 400, "the record is not valid");
+  default:
+    return fail(out, 500, bt_strerror(rc));
+  }
+}
+
+static json_t *str_json(bt_str v)
+{
+  json_t *j = json_stringn(v.p, v.len);
+
+  return j ? j : json_null();
+}
+
+/* A front-sheet field: null (not recorded), its value, or every value of a
+ * conflict as an array. */
+static json_t *reg_json(const crdt_cf_register *r)
+{
+  json_t *a;
+
+  if (r->n == 0)
+    return json_null();
+  if (!r->conflict)
+    return str_json(r->v[0].value);
+  a = json_array();
+  for (size_t i = 0; a && i < r->n; i++)
+    json_array_append_new(a, str_json(r->v[i].value));
+  return a;
+}
+
+/* ---- GET /api/files --------------------------------------------------------- */
+
+static const uint32_t SUMMARY[] = {CRDT_FS_GIVEN, CRDT_FS_FAMILY, CRDT_FS_PREFERRED,
+                                   CRDT_FS_DOB,   CRDT_FS_UPN,    CRDT_FS_PLAN,
+                                   CRDT_FS_STATUS};
+
+static int list(node_store *s, const char *user, node_role role, json_t **out)
+{
+  uint8_t *ids = NULL;
+  size_t n = 0;
+  json_t *arr;
+  int rc;
+
+  if ((rc = node_files_as(s, role, &ids, &n)) != BT_OK)
+    return node_fail(out, rc);
+  arr = json_array();
+  for (size_t i = 0; arr && i < n; i++) {
+    const uint8_t *f = ids + i * CRDT_FILE_LEN;
+    char hex[2 * CRDT_FILE_LEN + 1];
+    node_view v;
+    json_t *o;
+    /* Through node/'s audited view, like every read of a file. A file
+     * that cannot be read (or audited) fails the list: never a silent gap. */
+    if ((rc = node_casefile_as(s, user, role, f, &v)) != BT_OK) {
+      json_decref(arr);
+      free(ids);
+      return node_fail(out, rc);
+    }
+    if (v.file) {
+      sodium_bin2hex(hex, sizeof hex, f, CRDT_FILE_LEN);
+      o = json_pack("{s:s}", "id", hex);
+      for (size_t k = 0; o && k < sizeof SUMMARY / sizeof SUMMARY[0]; k++)
+        json_object_set_new(o, crdt_fs_name(SUMMARY[k]), reg_json(&v.file->fields[SUMMARY[k]]));
+      json_object_set_new(o, "conflict", json_boolean(v.file->nconflicts > 0));
+      json_array_append_new(arr, o);
+    }
+    node_view_free(&v);
+  }
+  free(ids);
+  *out = json_pack("{s:o}", "files", arr);
+  return 200;
+}
+
+/* ---- GET /api/files/ID -------------------------------------------------------- */
+
+static json_t *front_json(const crdt_casefile *cf)
+{
+  json_t *o = json_object();
+
+  for (uint32_t f = 1; o && f < CRDT_FS_END; f++)
+    if (cf->fields[f].n)
+      json_object_set_new(o, crdt_fs_name(f), reg_json(&cf->fields[f]));
+  return o;
+}
+
+/* Every conflicting field with each value and the write that made it
+ * (a resolve names what it has seen). */
+static json_t *conflicts_json(const crdt_casefile *cf)
+{
+  char id[2 * CRDT_ID_LEN + 1];
+  json_t *arr = json_array(), *vals;
+
+  for (uint32_t f = 1; arr && f < CRDT_FS_END; f++) {
+    const crdt_cf_register *r = &cf->fields[f];
+    if (!r->conflict)
+      continue;
+    vals = json_array();
+    for (size_t k = 0; vals && k < r->n; k++) {
+      sodium_bin2hex(id, sizeof id, r->v[k].id.b, CRDT_ID_LEN);
+      json_array_append_new(vals, json_pack("{s:o, s:s}", "value", str_json(r->v[k].value),
+                                            "id", id));
+    }
+    json_array_append_new(arr, json_pack("{s:s, s:o}", "field", crdt_fs_name(f), "values",
+                                         vals));
+  }
+  return arr;
+}
+
+/* The retention word ("keep", "chrono", "log") from the schema. */
+static json_t *retain_json(uint32_t retain)
+{
+  const crdt_field *f = crdt_schema_field(crdt_body_schema(CRDT_OP_XFER_CLOSE), "retain");
+
+  if (retain == 0 || f == NULL || f->kind != CRDT_F_ENUM || retain > f->max)
+    return json_null();
+  return json_string(f->names[retain]);
+}
+
+static int show(node_store *s, const char *user, node_role role, const uint8_t *file,
+                json_t **out)
+{
+  char hex[2 * CRDT_FILE_LEN + 1];
+  node_view v;
+  json_t *doc, *ents, *tags = json_null(), *front = json_null(), *conf = json_null();
+  int rc;
+
+  if ((rc = node_casefile_as(s, user, role, file, &v)) != BT_OK)
+    return node_fail(out, rc);
+  sodium_bin2hex(hex, sizeof hex, file, CRDT_FILE_LEN);
+  if (v.file) { /* a role that reads whole files; staff get only their concerns */
+    json_decref(tags);
+    json_decref(front);
+    json_decref(conf);
+    front = front_json(v.file);
+    conf = conflicts_json(v.file);
+    tags = json_array();
+    for (size_t i = 0; tags && i < v.file->ntags; i++)
+      json_array_append_new(tags, str_json(v.file->tags[i]));
+  }
+  ents = json_array();
+  for (size_t i = 0; ents && i < v.nentries; i++)
+    json_array_append_new(ents, web_entry_json(v.entries[i]));
+  doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "id", hex, "front", front, "conflicts",
+                  conf, "tags", tags, "retain", retain_json(v.retain), "entries", ents);
+  node_view_free(&v);
+  *out = doc;
+  return 200;
+}
+
+/* ---- POST /api/files/ID/concerns ----------------------------------------------- */
+
+static int concern(node_store *s, const char *user, node_role role, uint64_t now_ms,
+                   const uint8_t *file, const web_request *req, json_t **out)
+{
+  const crdt_schema *sc = crdt_body_schema(CRDT_OP_CONCERN);
+  char msg[768], names[384], words[160], id[2 * CRDT_ID_LEN + 1];
+  const char *bad = NULL;
+  json_error_t je;
+  crdt_body b;
+  crdt_id op;
+  json_t *j;
+  int rc;
+
+  if (req->body_len > WEB_CONCERN_BODY_MAX)
+    return fail(out, 413, "the concern is too long");
+  /* jansson's messages quote the text near an error: only positions here. */
+  if ((j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &je)) ==
+      NULL) {
+    snprintf(msg, sizeof msg, "the body is not valid JSON (line %d, column %d), or names a "
+                              "field twice", je.line, je.column);
+    return fail(out, 400, msg);
+  }
+  if (!json_is_object(j)) {
+    json_decref(j);
+    return fail(out, 400, "send the concern as one JSON object {\"field\": value, ...}");
+  }
+  memset(&b, 0, sizeof b);
+  b.type = CRDT_OP_CONCERN;
+  rc = web_rec_from_json(sc, j, &b.u.concern, &bad);
+  if (rc == BT_ENOTFOUND) {
+    web_rec_unknown(sc, j, words, sizeof words);
+    web_rec_names(sc, names, sizeof names);
+    snprintf(msg, sizeof msg, "no such field in a concern: %s; its fields are: %s", words,
+             names);
+    json_decref(j);
+    return fail(out, 400, msg);
+  }
+  if (rc != BT_OK) {
+    web_rec_kind_words(crdt_schema_field(sc, bad), words, sizeof words);
+    snprintf(msg, sizeof msg, "%s must be %s; nothing was recorded", bad, words);
+    json_decref(j);
+    return fail(out, 400, msg);
+  }
+  /* Defaults: written now, by the signed-in user in their role. */
+  if (b.u.concern.written_at == 0)
+    b.u.concern.written_at = now_ms;
+  if (b.u.concern.author_name.len == 0)
+    b.u.concern.author_name = bt_strz(user);
+  if (b.u.concern.author_role.len == 0)
+    b.u.concern.author_role = bt_strz(node_role_name(role));
+  if (web_rec_missing(sc, &b.u.concern, names, sizeof names) > 0) {
+    snprintf(msg, sizeof msg, "required, and not given: %s; nothing was recorded", names);
+    json_decref(j);
+    return fail(out, 400, msg);
+  }
+  if ((rc = crdt_rec_check(sc, &b.u.concern)) != BT_OK) {
+    json_decref(j);
+    return fail(out, 400, "the concern is not valid; nothing was recorded");
+  }
+  rc = node_author_as(s, user, role, file, &b, &op);
+  json_decref(j);
+  if (rc != BT_OK)
+    return node_fail(out, rc);
+  sodium_bin2hex(id, sizeof id, op.b, CRDT_ID_LEN);
+  *out = json_pack("{s:s, s:s}", "id", id, "type", "concern");
+  return 201;
+}
+
+/* ---- routing -------------------------------------------------------------------- */
+
+/* 32 hex digits (either case) into file. */
+static int file_id(const char *p, size_t n, uint8_t file[CRDT_FILE_LEN])
+{
+  size_t got = 0;
+
+  if (n != 2 * CRDT_FILE_LEN)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
+          (p[i] >= 'A' && p[i] <= 'F')))
+      return 0;
+  return sodium_hex2bin(file, CRDT_FILE_LEN, p, n, NULL, &got, NULL) == 0 &&
+         got == CRDT_FILE_LEN;
+}
+
+int web_api_files(node_store *s, const char *user, node_role role, uint64_t now_ms,
+                  const web_request *req, json_t **out, const char **allow)
+{
+  static const char PREFIX[] = "/api/files/";
+  web_method m = req->method == WEB_HEAD ? WEB_GET : req->method;
+  const char *rest, *slash;
+  uint8_t file[CRDT_FILE_LEN];
+  size_t idlen;
+  int post;
+
+  *out = NULL;
+  *allow = NULL;
+  if (strcmp(req->path, "/api/files") == 0) {
+    if (m != WEB_GET) {
+      *allow = "GET, HEAD";
+      return fail(out, 405, "method not allowed");
+    }
+    return list(s, user, role, out);
+  }
+  if (strncmp(req->path, PREFIX, sizeof PREFIX - 1) != 0)
+    return 0;
+  rest = req->path + sizeof PREFIX - 1;
+  slash = strchr(rest, '/');
+  if (slash && strcmp(slash, "/concerns") != 0)
+    return 0; /* no such call */
+  post = slash != NULL;
+  idlen = slash ? (size_t)(slash - rest) : strlen(rest);
+  if (m != (post ? WEB_POST : WEB_GET)) {
+    *allow = post ? "POST" : "GET, HEAD";
+    return fail(out, 405, "method not allowed");
+  }
+  if (!file_id(rest, idlen, file))
+    return fail(out, 404, "no such case file here");
+  return post ? concern(s, user, role, now_ms, file, req, out)
+              : show(s, user, role, file, out);
+}

@@ -1,0 +1,301 @@
+/* web/rec.c: records as JSON both ways (web/rec.h). Everything follows the
+ * schema tables; a value is checked for its kind here so that a reply can
+ * name the field, and the whole record again by crdt_rec_check (the
+ * caller) before anything is written. */
+#define _POSIX_C_SOURCE 200809L
+#include "web/rec.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crdt/body.h"
+#include "crdt/date.h"
+#include "crdt/err.h"
+
+#define AT(rec, f, T) ((T *)((char *)(rec) + (f)->off))
+#define CAT(rec, f, T) ((const T *)((const char *)(rec) + (f)->off))
+
+static int is_zero(const crdt_field *f, const void *rec)
+{
+  switch (f->kind) {
+  case CRDT_F_STR: case CRDT_F_TEXT: case CRDT_F_BIN:
+    return CAT(rec, f, bt_str)->len == 0;
+  case CRDT_F_TIME:
+    return *CAT(rec, f, uint64_t) == 0;
+  case CRDT_F_ID:
+    return crdt_id_is_zero(CAT(rec, f, crdt_id));
+  case CRDT_F_LIST:
+    return *(const size_t *)((const char *)rec + f->count_off) == 0;
+  default:
+    return *CAT(rec, f, uint32_t) == 0;
+  }
+}
+
+/* ---- records to JSON --------------------------------------------------------- */
+
+static json_t *time_json(uint64_t ms)
+{
+  char t[24];
+
+  if (crdt_date_from_ms(ms) == 0)
+    return json_integer((json_int_t)ms);
+  crdt_date_format_time(ms, t);
+  return json_string(t);
+}
+
+static json_t *field_json(const crdt_field *f, const void *rec)
+{
+  char buf[2 * CRDT_ID_LEN + 1];
+  uint32_t u = *CAT(rec, f, uint32_t);
+
+  switch (f->kind) {
+  case CRDT_F_STR: case CRDT_F_TEXT:
+    return json_stringn(CAT(rec, f, bt_str)->p, CAT(rec, f, bt_str)->len);
+  case CRDT_F_UINT:
+    return json_integer(u);
+  case CRDT_F_YESNO:
+    return json_boolean(u == CRDT_YES);
+  case CRDT_F_ENUM:
+    return u <= f->max ? json_string(f->names[u]) : json_integer(u);
+  case CRDT_F_DATE:
+    crdt_date_format(u, buf);
+    return json_string(buf);
+  case CRDT_F_TIME:
+    return time_json(*CAT(rec, f, uint64_t));
+  case CRDT_F_ID:
+    sodium_bin2hex(buf, sizeof buf, CAT(rec, f, crdt_id)->b, CRDT_ID_LEN);
+    return json_string(buf);
+  case CRDT_F_LIST: {
+    json_t *arr = json_array();
+    const char *items = *CAT(rec, f, char *);
+    size_t n = *(const size_t *)((const char *)rec + f->count_off);
+    for (size_t i = 0; arr && i < n; i++)
+      json_array_append_new(arr, web_rec_json(f->sub, items + i * f->sub->size));
+    return arr;
+  }
+  default:
+    return NULL; /* bytes: never shown */
+  }
+}
+
+json_t *web_rec_json(const crdt_schema *s, const void *rec)
+{
+  json_t *o = json_object();
+
+  for (size_t i = 0; o && i < s->nfields; i++)
+    if (s->fields[i].kind != CRDT_F_BIN && !is_zero(&s->fields[i], rec))
+      json_object_set_new(o, s->fields[i].name, field_json(&s->fields[i], rec));
+  return o;
+}
+
+json_t *web_entry_json(const crdt_cf_entry *e)
+{
+  static const struct { uint32_t bit; const char *name; } FLAGS[] = {
+    {CRDT_CF_EQUIVOCATED, "equivocated"}, {CRDT_CF_BADREF, "bad_reference"},
+    {CRDT_CF_DONE, "done"}, {CRDT_CF_CORRECTED, "corrected"},
+    {CRDT_CF_UNSEEN_REVOKED, "unseen_by_revoker"},
+  };
+  const crdt_schema *s = crdt_body_schema(e->body->type);
+  json_t *flags = json_array(), *links = json_array();
+  char id[2 * CRDT_ID_LEN + 1];
+
+  sodium_bin2hex(id, sizeof id, e->op->id.b, CRDT_ID_LEN);
+  for (size_t i = 0; flags && i < sizeof FLAGS / sizeof FLAGS[0]; i++)
+    if (e->flags & FLAGS[i].bit)
+      json_array_append_new(flags, json_string(FLAGS[i].name));
+  for (size_t i = 0; links && i < e->nlinks; i++) {
+    char l[2 * CRDT_ID_LEN + 1];
+    sodium_bin2hex(l, sizeof l, e->links[i].b, CRDT_ID_LEN);
+    json_array_append_new(links, json_string(l));
+  }
+  return json_pack("{s:s, s:s, s:s%, s:o, s:o, s:o, s:o, s:o}", "id", id, "type",
+                   crdt_optype_name(e->body->type), "user", e->body->user.p,
+                   e->body->user.len, "event_at", time_json(e->event_at), "recorded_at",
+                   time_json(e->body->hlc >> 16), "flags", flags, "links", links, "fields",
+                   s ? web_rec_json(s, &e->body->u) : json_object());
+}
+
+/* ---- JSON to records --------------------------------------------------------- */
+
+/* Fields people give: not bytes, not lists (no call takes them yet). */
+static const crdt_field *taken(const crdt_schema *s, const char *name)
+{
+  const crdt_field *f = crdt_schema_field(s, name);
+
+  return f && f->kind != CRDT_F_BIN && f->kind != CRDT_F_LIST ? f : NULL;
+}
+
+static int text_value(const json_t *v, const crdt_field *f, bt_str *out)
+{
+  if (!json_is_string(v))
+    return BT_EINVAL;
+  *out = (bt_str){json_string_value(v), json_string_length(v)};
+  if (out->len > f->max)
+    return BT_EINVAL;
+  return crdt_text_check(*out, f->kind == CRDT_F_TEXT);
+}
+
+static int one_field(const crdt_field *f, const json_t *v, void *rec)
+{
+  const char *s = json_string_value(v);
+  size_t n = s ? json_string_length(v) : 0;
+  json_int_t k;
+  uint64_t t;
+  uint32_t u;
+
+  switch (f->kind) {
+  case CRDT_F_STR: case CRDT_F_TEXT:
+    return text_value(v, f, AT(rec, f, bt_str));
+  case CRDT_F_UINT:
+    if (!json_is_integer(v) || (k = json_integer_value(v)) < 0 || (uint64_t)k > f->max)
+      return BT_EINVAL;
+    *AT(rec, f, uint32_t) = (uint32_t)k;
+    return BT_OK;
+  case CRDT_F_YESNO:
+    if (!json_is_boolean(v))
+      return BT_EINVAL;
+    *AT(rec, f, uint32_t) = json_is_true(v) ? CRDT_YES : CRDT_NO;
+    return BT_OK;
+  case CRDT_F_ENUM:
+    for (u = 1; s && u <= f->max; u++)
+      if (strcmp(s, f->names[u]) == 0) {
+        *AT(rec, f, uint32_t) = u;
+        return BT_OK;
+      }
+    return BT_EINVAL;
+  case CRDT_F_DATE:
+    if (s == NULL || crdt_date_parse(s, n, &u) != BT_OK)
+      return BT_EINVAL;
+    *AT(rec, f, uint32_t) = u;
+    return BT_OK;
+  case CRDT_F_TIME:
+    if (s == NULL || crdt_date_parse_time(s, n, &t) != BT_OK)
+      return BT_EINVAL;
+    *AT(rec, f, uint64_t) = t;
+    return BT_OK;
+  case CRDT_F_ID:
+    if (s == NULL || n != 2 * CRDT_ID_LEN ||
+        sodium_hex2bin(AT(rec, f, crdt_id)->b, CRDT_ID_LEN, s, n, NULL, NULL, NULL) != 0)
+      return BT_EINVAL;
+    return BT_OK;
+  default:
+    return BT_EINVAL;
+  }
+}
+
+int web_rec_from_json(const crdt_schema *s, const json_t *o, void *rec, const char **bad)
+{
+  const char *key;
+  json_t *v;
+
+  memset(rec, 0, s->size);
+  if (bad)
+    *bad = NULL;
+  if (!json_is_object(o))
+    return BT_EINVAL;
+  json_object_foreach((json_t *)o, key, v)
+    if (taken(s, key) == NULL)
+      return BT_ENOTFOUND;
+  json_object_foreach((json_t *)o, key, v) {
+    const crdt_field *f = taken(s, key);
+    if (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+      continue;
+    if (one_field(f, v, rec) != BT_OK) {
+      if (bad)
+        *bad = f->name;
+      return BT_EINVAL;
+    }
+  }
+  return BT_OK;
+}
+
+static void append(char *buf, size_t len, size_t *o, const char *word)
+{
+  if (*o < len)
+    *o += (size_t)snprintf(buf + *o, len - *o, "%s%s", *o ? ", " : "", word);
+}
+
+static int name_like(const char *k)
+{
+  size_t n = strlen(k);
+
+  if (n == 0 || n > 32)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
+      return 0;
+  return 1;
+}
+
+void web_rec_unknown(const crdt_schema *s, const json_t *o, char *buf, size_t len)
+{
+  const char *key;
+  json_t *v;
+  size_t n = 0;
+
+  buf[0] = '\0';
+  json_object_foreach((json_t *)o, key, v)
+    if (taken(s, key) == NULL)
+      append(buf, len, &n, name_like(key) ? key : "(a name that is no field)");
+}
+
+size_t web_rec_missing(const crdt_schema *s, const void *rec, char *buf, size_t len)
+{
+  size_t n = 0, o = 0;
+
+  buf[0] = '\0';
+  for (size_t i = 0; i < s->nfields; i++)
+    if (s->fields[i].req && is_zero(&s->fields[i], rec)) {
+      append(buf, len, &o, s->fields[i].name);
+      n++;
+    }
+  return n;
+}
+
+void web_rec_names(const crdt_schema *s, char *buf, size_t len)
+{
+  size_t o = 0;
+
+  buf[0] = '\0';
+  for (size_t i = 0; i < s->nfields; i++)
+    if (taken(s, s->fields[i].name))
+      append(buf, len, &o, s->fields[i].name);
+}
+
+void web_rec_kind_words(const crdt_field *f, char *buf, size_t len)
+{
+  size_t o;
+
+  switch (f->kind) {
+  case CRDT_F_STR:
+    snprintf(buf, len, "one line of text, at most %u bytes", f->max);
+    break;
+  case CRDT_F_TEXT:
+    snprintf(buf, len, "text, at most %u bytes", f->max);
+    break;
+  case CRDT_F_UINT:
+    snprintf(buf, len, "a whole number from 0 to %u", f->max);
+    break;
+  case CRDT_F_YESNO:
+    snprintf(buf, len, "true or false");
+    break;
+  case CRDT_F_ENUM:
+    o = (size_t)snprintf(buf, len, "one of:");
+    for (uint32_t v = 1; v <= f->max && o < len; v++)
+      o += (size_t)snprintf(buf + o, len - o, "%s %s", v > 1 ? "," : "", f->names[v]);
+    break;
+  case CRDT_F_DATE:
+    snprintf(buf, len, "a date, YYYY-MM-DD");
+    break;
+  case CRDT_F_TIME:
+    snprintf(buf, len, "a UTC time, YYYY-MM-DDTHH:MM[:SS][Z]");
+    break;
+  case CRDT_F_ID:
+    snprintf(buf, len, "an entry id, 64 hex digits");
+    break;
+  default:
+    snprintf(buf, len, "not something this call takes");
+    break;
+  }
+}

@@ -14,7 +14,7 @@ fails=0
 passed=0
 failed=0
 
-scripts/setup.sh || { echo "setup failed"; exit 1; }
+scripts/setup.sh --tests || { echo "setup failed"; exit 1; }
 
 # Runs ctest verbosely into a log and adds the Criterion totals of each test
 # binary ("Synthesis: Tested: T | Passing: P | Failing: F | Crashing: C").

@@ -16,11 +16,27 @@
     return { status: res.status, data };
   }
 
-  function show(signedIn, me) {
+  // Switches between the sign-in form and the dashboard. Signing out
+  // empties the dashboard too: no case data stays in the page, even hidden.
+  // focus: move the focus to the shown view's heading (after a sign-in or a
+  // sign-out, whose button or field has just disappeared).
+  function show(signedIn, me, focus) {
     $('signin').hidden = signedIn;
     $('dash').hidden = !signedIn;
     $('signout').hidden = !signedIn;
     $('who').textContent = signedIn ? `${me.user} (${me.role})` : '';
+    if (!signedIn) {
+      $('transfers').querySelector('tbody').textContent = '';
+      $('dash-note').textContent = '';
+    }
+    if (focus) $(signedIn ? 'dash-h' : 'signin-h').focus();
+  }
+
+  function signinError(text) {
+    const err = $('signin-error');
+    $('signin-error-msg').textContent = text.charAt(0).toUpperCase() + text.slice(1);
+    err.hidden = false;
+    err.focus();
   }
 
   function cell(row, text, cls) {
@@ -32,6 +48,7 @@
 
   async function loadTransfers() {
     const r = await api('GET', '/api/transfers');
+    if (!csrf) return; // signed out while the answer was on its way
     const body = $('transfers').querySelector('tbody');
     body.textContent = '';
     if (r.status !== 200) {
@@ -66,38 +83,49 @@
 
   $('signin-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const err = $('signin-error');
     const user = $('user').value.trim();
     const pass = $('passphrase').value;
     $('passphrase').value = '';
     if (!user || !pass) {
-      err.textContent = 'Enter your user name and passphrase.';
-      err.hidden = false;
-      err.focus();
+      signinError('Enter your user name and passphrase.');
       return;
     }
     const r = await api('POST', '/api/login', { user, passphrase: pass });
     if (r.status !== 200) {
-      err.textContent = r.data.error || 'Cannot sign in.';
-      err.hidden = false;
-      err.focus();
+      signinError(r.data.error || 'Cannot sign in.');
       return;
     }
-    err.hidden = true;
+    $('signin-error').hidden = true;
     csrf = r.data.csrf;
-    show(true, r.data);
+    show(true, r.data, true);
     loadTransfers();
   });
 
   $('signout').addEventListener('click', async () => {
     await api('POST', '/api/logout');
     csrf = null;
-    show(false);
+    show(false, null, true);
   });
 
   // Hide screen: at once, by button or Esc; any key or click brings it back.
-  function hide() { $('curtain').hidden = false; }
-  function unhide() { $('curtain').hidden = true; }
+  // While hidden, the page behind is inert (no focus, not read out by a
+  // screen reader); the focus comes back to where it was.
+  let before = null;
+  function hide() {
+    if (!$('curtain').hidden) return;
+    before = document.activeElement;
+    $('curtain').hidden = false;
+    $('banner').inert = true;
+    $('main').inert = true;
+    $('curtain').focus();
+  }
+  function unhide() {
+    $('curtain').hidden = true;
+    $('banner').inert = false;
+    $('main').inert = false;
+    if (before && before !== document.body && before.isConnected) before.focus();
+    before = null;
+  }
   $('hide').addEventListener('click', hide);
   document.addEventListener('keydown', (ev) => {
     if (!$('curtain').hidden) { unhide(); ev.preventDefault(); return; }

@@ -8,13 +8,21 @@
 # default $XDG_DATA_HOME/baton-demo, else ~/.local/share/baton-demo), made
 # afresh on each run; nothing else on the machine is touched.
 #
-#   scripts/demo.sh [BUILD_DIR]      (scripts/run.sh builds, then runs this)
+#   scripts/demo.sh [BUILD_DIR] [--serve]   (scripts/run.sh builds, then runs
+#                                            this with --serve)
+#
+# With --serve the network keeps running after the last step, until Ctrl-C:
+# the script prints the address of Oak Primary's web UI and a sign-in for
+# its DSL whose passphrase is made at random for this run and shown only
+# there.
 #
 # The child, the staff and the schools are invented. Passphrases are set in
 # the environment because this is a script; people type theirs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/release}
+serve=0
+[ "${2:-}" = "--serve" ] && serve=1
 case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
 baton="$build/cli/baton"
 batond="$build/web/batond"
@@ -47,13 +55,21 @@ step() { n=$((n + 1)); printf '\n\033[1m%d. %s\033[0m\n' "$n" "$*"; }
 show() { printf '   $ %s\n' "$*"; }
 
 # bt NODE [USER] -- ARGS: baton on a node (and as a signed-in user).
+# Each user's passphrase. With --serve, Oak's DSL gets a random one, printed
+# once at the end: a demonstration left running is not left open.
+dsl_pass="demo pass dsl.jones"
+if [ "$serve" = 1 ]; then
+  dsl_pass=$(head -c 15 /dev/urandom | base64 | tr '+/' '-_')
+fi
+pass_of() { if [ "$1" = dsl.jones ]; then printf '%s' "$dsl_pass"; else printf 'demo pass %s' "$1"; fi; }
+
 bt() {
   local node=$1; shift
   local user=""
   if [ "$1" != "--" ]; then user=$1; shift; fi
   shift
   if [ -n "$user" ]; then
-    BATON_USER_PASSPHRASE="demo pass $user" "$baton" --dir "$demo/$node" \
+    BATON_USER_PASSPHRASE="$(pass_of "$user")" "$baton" --dir "$demo/$node" \
       --key-file "$demo/$node.key" --user "$user" "$@"
   else
     "$baton" --dir "$demo/$node" --key-file "$demo/$node.key" "$@"
@@ -117,9 +133,9 @@ step "Staff users (passphrases hashed with Argon2id)"
 for u in "oak dsl.jones dsl" "oak staff.ali staff" "elm dsl.green dsl"; do
   set -- $u
   if [ "$3" = dsl ]; then
-    BATON_NEW_PASSPHRASE="demo pass $2" bt "$1" -- user add "$2" --role "$3" >/dev/null
+    BATON_NEW_PASSPHRASE="$(pass_of "$2")" bt "$1" -- user add "$2" --role "$3" >/dev/null
   else
-    BATON_NEW_PASSPHRASE="demo pass $2" bt "$1" dsl.jones -- user add "$2" --role "$3" >/dev/null
+    BATON_NEW_PASSPHRASE="$(pass_of "$2")" bt "$1" dsl.jones -- user add "$2" --role "$3" >/dev/null
   fi
   echo "   $1: $2 ($3)"
 done
@@ -184,6 +200,17 @@ echo "   no child's name or concern text in $demo/la"
 step "Every view, transfer and sign-in is in Oak's signed audit log"
 bt oak dsl.jones -- audit --verify | sed 's/^/   /'
 
+if [ "$serve" = 1 ]; then
+  url=$(grep -o 'web UI on http://[0-9.:]*/' "$demo/oak.log" | head -1 | cut -d' ' -f4)
+  printf '\n\033[1mThe network keeps running. Oak Primary'"'"'s web UI: %s\033[0m\n' "$url"
+  printf '  sign in as dsl.jones with the passphrase %s (made for this run, shown only here)\n' \
+    "$dsl_pass"
+  printf '  Elm Academy'"'"'s: %s (dsl.green, "demo pass dsl.green")\n' \
+    "$(grep -o 'web UI on http://[0-9.:]*/' "$demo/elm.log" | head -1 | cut -d' ' -f4)"
+  printf '  the data is in %s; Ctrl-C stops the network.\n' "$demo"
+  wait
+  exit 0
+fi
 printf '\nDone. The demo network is in %s (logs: *.log). Try:\n' "$demo"
 printf '  %s --dir %s/oak --key-file %s/oak.key --user dsl.jones transfers\n' "$baton" "$demo" "$demo"
 printf '  (passphrase: "demo pass dsl.jones"; BATON_USER_PASSPHRASE skips the prompt)\n'

@@ -26,7 +26,7 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/release -j"$(nproc)" >/dev/null
 
 if [ "${1:-}" != "--node" ]; then
-  exec scripts/demo.sh build/release
+  exec scripts/demo.sh build/release --serve
 fi
 shift
 

@@ -257,22 +257,6 @@ int cli_rec_from_json(const cli_ctx *c, const char *what, int bad, const crdt_sc
   return CLI_OK;
 }
 
-static int is_zero(const crdt_field *f, const void *rec)
-{
-  switch (f->kind) {
-  case CRDT_F_STR: case CRDT_F_TEXT: case CRDT_F_BIN:
-    return CAT(rec, f, bt_str)->len == 0;
-  case CRDT_F_TIME:
-    return *CAT(rec, f, uint64_t) == 0;
-  case CRDT_F_ID:
-    return crdt_id_is_zero(CAT(rec, f, crdt_id));
-  case CRDT_F_LIST:
-    return *(const size_t *)((const char *)rec + f->count_off) == 0;
-  default:
-    return *CAT(rec, f, uint32_t) == 0;
-  }
-}
-
 int cli_rec_check(const cli_ctx *c, const char *what, int bad, const crdt_schema *s,
                   const void *rec)
 {
@@ -282,7 +266,7 @@ int cli_rec_check(const cli_ctx *c, const char *what, int bad, const crdt_schema
 
   miss[0] = '\0';
   for (size_t i = 0; i < s->nfields && o < sizeof miss; i++)
-    if (s->fields[i].req && is_zero(&s->fields[i], rec))
+    if (s->fields[i].req && crdt_field_zero(&s->fields[i], rec))
       o += (size_t)snprintf(miss + o, sizeof miss - o, "%s%s", o ? ", " : "",
                             s->fields[i].name);
   if (o)
@@ -337,7 +321,7 @@ json_t *cli_rec_json(const crdt_schema *s, const void *rec)
   json_t *o = json_object();
 
   for (size_t i = 0; o && i < s->nfields; i++)
-    if (!is_zero(&s->fields[i], rec))
+    if (!crdt_field_zero(&s->fields[i], rec))
       json_object_set_new(o, s->fields[i].name, field_json(&s->fields[i], rec));
   return o;
 }

@@ -18,7 +18,7 @@
 #define AT(rec, f, T) ((T *)((char *)(rec) + (f)->off))
 #define CAT(rec, f, T) ((const T *)((const char *)(rec) + (f)->off))
 
-static bool absent(const void *rec, const crdt_field *f)
+int crdt_field_zero(const crdt_field *f, const void *rec)
 {
   switch (f->kind) {
   case CRDT_F_STR:
@@ -26,7 +26,6 @@ static bool absent(const void *rec, const crdt_field *f)
   case CRDT_F_BIN:
     return CAT(rec, f, bt_str)->len == 0;
   case CRDT_F_UINT:
-    return !f->req && *CAT(rec, f, uint32_t) == 0;
   case CRDT_F_YESNO:
   case CRDT_F_ENUM:
   case CRDT_F_DATE:
@@ -38,7 +37,14 @@ static bool absent(const void *rec, const crdt_field *f)
   case CRDT_F_LIST:
     return *(const size_t *)((const char *)rec + f->count_off) == 0;
   }
-  return true;
+  return 1;
+}
+
+/* Absent on the wire: the zero value, except a required UINT, which is
+ * written even when it is 0. */
+static bool absent(const void *rec, const crdt_field *f)
+{
+  return crdt_field_zero(f, rec) && !(f->kind == CRDT_F_UINT && f->req);
 }
 
 static int check_field(const void *rec, const crdt_field *f)

@@ -83,6 +83,11 @@ void crdt_rec_wipe(const crdt_schema *s, void *rec);
  * field, both ways. */
 int crdt_text_check(bt_str t, int multiline);
 
+/* 1 if rec's field f holds the zero value of its C type (what "absent"
+ * means, save that a required UINT is written even when 0): front ends use
+ * it to name the required fields not given. */
+int crdt_field_zero(const crdt_field *f, const void *rec);
+
 /* Field lookup by name, for front ends; NULL if none. */
 const crdt_field *crdt_schema_field(const crdt_schema *s, const char *name);
 

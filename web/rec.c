@@ -16,22 +16,6 @@
 #define AT(rec, f, T) ((T *)((char *)(rec) + (f)->off))
 #define CAT(rec, f, T) ((const T *)((const char *)(rec) + (f)->off))
 
-static int is_zero(const crdt_field *f, const void *rec)
-{
-  switch (f->kind) {
-  case CRDT_F_STR: case CRDT_F_TEXT: case CRDT_F_BIN:
-    return CAT(rec, f, bt_str)->len == 0;
-  case CRDT_F_TIME:
-    return *CAT(rec, f, uint64_t) == 0;
-  case CRDT_F_ID:
-    return crdt_id_is_zero(CAT(rec, f, crdt_id));
-  case CRDT_F_LIST:
-    return *(const size_t *)((const char *)rec + f->count_off) == 0;
-  default:
-    return *CAT(rec, f, uint32_t) == 0;
-  }
-}
-
 /* ---- records to JSON --------------------------------------------------------- */
 
 static json_t *time_json(uint64_t ms)
@@ -84,7 +68,7 @@ json_t *web_rec_json(const crdt_schema *s, const void *rec)
   json_t *o = json_object();
 
   for (size_t i = 0; o && i < s->nfields; i++)
-    if (s->fields[i].kind != CRDT_F_BIN && !is_zero(&s->fields[i], rec))
+    if (s->fields[i].kind != CRDT_F_BIN && !crdt_field_zero(&s->fields[i], rec))
       json_object_set_new(o, s->fields[i].name, field_json(&s->fields[i], rec));
   return o;
 }
@@ -246,7 +230,7 @@ size_t web_rec_missing(const crdt_schema *s, const void *rec, char *buf, size_t 
 
   buf[0] = '\0';
   for (size_t i = 0; i < s->nfields; i++)
-    if (s->fields[i].req && is_zero(&s->fields[i], rec)) {
+    if (s->fields[i].req && crdt_field_zero(&s->fields[i], rec)) {
       append(buf, len, &o, s->fields[i].name);
       n++;
     }

@@ -328,11 +328,6 @@ json_t *cli_rec_json(const crdt_schema *s, const void *rec)
 
 json_t *cli_entry_json(const crdt_cf_entry *e)
 {
-  static const struct { uint32_t bit; const char *name; } FLAGS[] = {
-    {CRDT_CF_EQUIVOCATED, "equivocated"}, {CRDT_CF_BADREF, "bad_reference"},
-    {CRDT_CF_DONE, "done"}, {CRDT_CF_CORRECTED, "corrected"},
-    {CRDT_CF_UNSEEN_REVOKED, "unseen_by_revoker"},
-  };
   const crdt_schema *s = crdt_body_schema(e->body->type);
   json_t *flags = json_array(), *links = json_array();
   char id[2 * CRDT_ID_LEN + 1], at[24], rec[24];
@@ -340,9 +335,9 @@ json_t *cli_entry_json(const crdt_cf_entry *e)
   cli_hex(e->op->id.b, CRDT_ID_LEN, id);
   tm_str(e->event_at, at);
   tm_str(e->body->hlc >> 16, rec);
-  for (size_t i = 0; flags && i < sizeof FLAGS / sizeof FLAGS[0]; i++)
-    if (e->flags & FLAGS[i].bit)
-      json_array_append_new(flags, json_string(FLAGS[i].name));
+  for (uint32_t bit = 1; flags && bit < CRDT_CF_FLAGS_END; bit <<= 1)
+    if ((e->flags & bit) && crdt_cf_flag_name(bit))
+      json_array_append_new(flags, json_string(crdt_cf_flag_name(bit)));
   for (size_t i = 0; links && i < e->nlinks; i++) {
     char l[2 * CRDT_ID_LEN + 1];
     cli_hex(e->links[i].b, CRDT_ID_LEN, l);

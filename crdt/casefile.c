@@ -618,3 +618,15 @@ int crdt_casefile_digest(const crdt_casefile *cf, uint8_t out[32])
   sodium_memzero(&st, sizeof(st));
   return rc;
 }
+
+const char *crdt_cf_flag_name(uint32_t bit)
+{
+  switch (bit) {
+  case CRDT_CF_EQUIVOCATED: return "equivocated";
+  case CRDT_CF_BADREF: return "bad_reference";
+  case CRDT_CF_DONE: return "done";
+  case CRDT_CF_CORRECTED: return "corrected";
+  case CRDT_CF_UNSEEN_REVOKED: return "unseen_by_revoker";
+  default: return NULL;
+  }
+}

@@ -40,7 +40,12 @@ enum {
   CRDT_CF_UNSEEN_REVOKED = 16, /* by an org whose grant a revoke ended, and
                                   concurrent with that revoke: the revoker had
                                   not seen it (it may be back-dated) */
+  CRDT_CF_FLAGS_END = 32
 };
+
+/* The name front ends show for one flag bit ("equivocated", "bad_reference",
+ * "done", "corrected", "unseen_by_revoker"), NULL for any other value. */
+const char *crdt_cf_flag_name(uint32_t bit);
 
 typedef struct {
   const crdt_op *op;       /* borrowed from the DAG */

@@ -12,6 +12,24 @@
 #include "node/package.h"
 #include "node/store.h"
 #include "node/store_int.h"
+#include "node/users.h"
+
+const node_pkg_opts pkgforge_pass_opts = {
+  .pass = PKGFORGE_PASS, .pass_len = sizeof(PKGFORGE_PASS) - 1, .opslimit = NODE_PKG_OPS_MIN,
+  .memlimit = NODE_PKG_MEM_MIN};
+
+void pkgforge_file(party *holder, party *grantee, uint8_t file[CRDT_FILE_LEN])
+{
+  node_grant_req g = party_consent_req(grantee, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
+  crdt_id grant;
+
+  party_new_file(holder, file);
+  cr_assert_eq(party_note(holder, file, "home visit", NULL), BT_OK);
+  cr_assert_eq(party_note(holder, file, "call with social worker", NULL), BT_OK);
+  cr_assert_eq(node_grant_as(holder->s, "dsl.jones", NODE_ROLE_DSL, file, &g, &grant), BT_OK);
+  cr_assert_eq(party_note(holder, file, "after the grant", NULL), BT_OK);
+}
+
 
 /* A passphrase package of envs and keys, signed by from's device with its
  * real (certified) certificates. */

@@ -9,9 +9,18 @@
 #include <stdint.h>
 
 #include "node/parties.h"
+#include "node/package.h"
 #include "proto/package.h"
 
 #define PKGFORGE_PASS "correct horse battery staple"
+
+/* Export options for a passphrase package: PKGFORGE_PASS, the least cost. */
+extern const node_pkg_opts pkgforge_pass_opts;
+
+/* A file at holder with a few entries ("home visit", "call with social
+ * worker", "after the grant"), granted (read and write, whole history) to
+ * grantee by dsl.jones. */
+void pkgforge_file(party *holder, party *grantee, uint8_t file[CRDT_FILE_LEN]);
 
 /* A passphrase package (PKGFORGE_PASS, the least Argon2id cost) of file
  * holding keys[0..nkeys) and envs[0..n) as given, signed by from's device.

@@ -27,21 +27,12 @@ PARTIES_SUITE(node_package, .timeout = 120);
 #define PASS "correct horse battery staple"
 #define DSL "dsl.jones"
 
-static const node_pkg_opts pass_opts = {
-  .pass = PASS, .pass_len = sizeof(PASS) - 1, .opslimit = NODE_PKG_OPS_MIN,
-  .memlimit = NODE_PKG_MEM_MIN};
+#define pass_opts pkgforge_pass_opts
 
 /* A file at school with a few entries, granted (write) to other. */
 static void file_for_other(uint8_t file[CRDT_FILE_LEN])
 {
-  node_grant_req g = party_consent_req(&other, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
-  crdt_id grant;
-
-  party_new_file(&school, file);
-  cr_assert_eq(party_note(&school, file, "home visit", NULL), BT_OK);
-  cr_assert_eq(party_note(&school, file, "call with social worker", NULL), BT_OK);
-  cr_assert_eq(node_grant_as(school.s, DSL, NODE_ROLE_DSL, file, &g, &grant), BT_OK);
-  cr_assert_eq(party_note(&school, file, "after the grant", NULL), BT_OK);
+  pkgforge_file(&school, &other, file);
 }
 
 static void digest(party *p, const uint8_t *file, uint8_t out[32])

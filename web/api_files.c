@@ -1,6 +1,6 @@
-/* web/api_files.c: the case-file calls (web/api_files.h). */
+/* web/api_files.c: the case-file calls (docs/web.md "API"; web/api.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "web/api_files.h"
+#include "web/api.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -10,30 +10,11 @@
 #include "crdt/body.h"
 #include "crdt/err.h"
 #include "node/files.h"
+#include "web/api.h"
 #include "web/rec.h"
 
-static int fail(json_t **out, int status, const char *msg)
-{
-  *out = json_pack("{s:s}", "error", msg);
-  return status;
-}
-
-/* What node/ said, as a status. Never the request's text. */
-static int node_fail(json_t **out, int rc)
-{
-  switch (rc) {
-  case BT_EDENIED:
-    return fail(out, 403, "your role does not allow this");
-  case BT_ENOFILE: case BT_ENOTFOUND: case BT_EEPOCH:
-    return fail(out, 404, "no such case file here");
-  case BT_ETOOBIG:
-    return fail(out, 413, "the record is too long");
-  case BT_EMISSING: case BT_EINVAL: case BT_EDATE:
-    return fail(out, 400, "the record is not valid");
-  default:
-    return fail(out, 500, bt_strerror(rc));
-  }
-}
+#define fail web_api_fail
+#define node_fail web_api_node_fail
 
 static json_t *str_json(bt_str v)
 {
@@ -191,7 +172,7 @@ static int concern(node_store *s, const char *user, node_role role, uint64_t now
   json_t *j;
   int rc;
 
-  if (req->body_len > WEB_CONCERN_BODY_MAX)
+  if (req->body_len > WEB_API_BODY_MAX)
     return fail(out, 413, "the concern is too long");
   /* jansson's messages quote the text near an error: only positions here. */
   if ((j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &je)) ==
@@ -248,54 +229,28 @@ static int concern(node_store *s, const char *user, node_role role, uint64_t now
 
 /* ---- routing -------------------------------------------------------------------- */
 
-/* 32 hex digits (either case) into file. */
-static int file_id(const char *p, size_t n, uint8_t file[CRDT_FILE_LEN])
+int web_api_files(const web_call *c, json_t **out, const char **allow)
 {
-  size_t got = 0;
-
-  if (n != 2 * CRDT_FILE_LEN)
-    return 0;
-  for (size_t i = 0; i < n; i++)
-    if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
-          (p[i] >= 'A' && p[i] <= 'F')))
-      return 0;
-  return sodium_hex2bin(file, CRDT_FILE_LEN, p, n, NULL, &got, NULL) == 0 &&
-         got == CRDT_FILE_LEN;
-}
-
-int web_api_files(node_store *s, const char *user, node_role role, uint64_t now_ms,
-                  const web_request *req, json_t **out, const char **allow)
-{
-  static const char PREFIX[] = "/api/files/";
-  web_method m = req->method == WEB_HEAD ? WEB_GET : req->method;
-  const char *rest, *slash;
+  web_seg seg[3];
   uint8_t file[CRDT_FILE_LEN];
-  size_t idlen;
-  int post;
+  int n;
 
   *out = NULL;
   *allow = NULL;
-  if (strcmp(req->path, "/api/files") == 0) {
-    if (m != WEB_GET) {
-      *allow = "GET, HEAD";
-      return fail(out, 405, "method not allowed");
-    }
-    return list(s, user, role, out);
+  if (strcmp(c->req->path, "/api/files") == 0) {
+    if (c->method != WEB_GET)
+      return 0; /* POST /api/files: web/api_entries.c */
+    return list(c->s, c->user, c->role, out);
   }
-  if (strncmp(req->path, PREFIX, sizeof PREFIX - 1) != 0)
+  n = web_api_split(c->req->path, "/api/files/", seg, 3);
+  if (n == 2 && !web_api_seg_is(&seg[1], "concerns"))
+    return 0; /* another module's call on a file */
+  if (n != 1 && n != 2)
     return 0;
-  rest = req->path + sizeof PREFIX - 1;
-  slash = strchr(rest, '/');
-  if (slash && strcmp(slash, "/concerns") != 0)
-    return 0; /* no such call */
-  post = slash != NULL;
-  idlen = slash ? (size_t)(slash - rest) : strlen(rest);
-  if (m != (post ? WEB_POST : WEB_GET)) {
-    *allow = post ? "POST" : "GET, HEAD";
-    return fail(out, 405, "method not allowed");
-  }
-  if (!file_id(rest, idlen, file))
+  if (c->method != (n == 2 ? WEB_POST : WEB_GET))
+    return web_api_not_allowed(out, allow, n == 2 ? "POST" : "GET, HEAD");
+  if (!web_api_hex(seg[0].p, seg[0].len, file, CRDT_FILE_LEN))
     return fail(out, 404, "no such case file here");
-  return post ? concern(s, user, role, now_ms, file, req, out)
-              : show(s, user, role, file, out);
+  return n == 2 ? concern(c->s, c->user, c->role, c->now_ms, file, c->req, out)
+                : show(c->s, c->user, c->role, file, out);
 }

@@ -11,12 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "crdt/date.h"
 #include "crdt/err.h"
-#include "crdt/transfer.h"
-#include "node/transfer.h"
 #include "node/users.h"
-#include "web/api_files.h"
+#include "web/api.h"
 #include "web/assets.h"
 #include "web/session.h"
 
@@ -142,16 +139,6 @@ static void json_reply(web_reply *r, int status, json_t *j)
 static void error_reply(web_reply *r, int status, const char *msg)
 {
   json_reply(r, status, json_pack("{s:s}", "error", msg));
-}
-
-static void node_error(web_reply *r, int rc)
-{
-  if (rc == BT_EDENIED)
-    error_reply(r, 403, "your role does not allow this");
-  else if (rc == BT_ENOFILE || rc == BT_ENOTFOUND)
-    error_reply(r, 404, "not found");
-  else
-    error_reply(r, 500, bt_strerror(rc));
 }
 
 /* ---- sessions ---------------------------------------------------------------- */
@@ -280,78 +267,6 @@ static void logout(web_app *a, web_session *s, web_reply *r)
 
 /* ---- the API ------------------------------------------------------------------- */
 
-static json_t *date_json(uint32_t ymd)
-{
-  char d[11];
-
-  if (ymd == 0)
-    return json_null();
-  crdt_date_format(ymd, d);
-  return json_string(d);
-}
-
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-  sodium_bin2hex(out, 2 * n + 1, p, n);
-}
-
-static void transfers(web_app *a, web_session *s, web_reply *r)
-{
-  static const char *const dirs[] = {"", "out", "in", "other"};
-  uint32_t today = crdt_date_from_ms(now_ms(a));
-  node_xfer_info *xs = NULL;
-  size_t n = 0;
-  json_t *arr;
-  int rc;
-
-  if ((rc = node_transfer_tick(a->s, now_ms(a), NULL)) != BT_OK ||
-      (rc = node_transfer_list_as(a->s, web_session_role(s), &xs, &n)) != BT_OK) {
-    node_error(r, rc);
-    return;
-  }
-  arr = json_array();
-  for (size_t i = 0; arr && i < n; i++) {
-    const node_xfer_info *x = &xs[i];
-    char file[2 * CRDT_FILE_LEN + 1], id[2 * CRDT_ID_LEN + 1];
-    int32_t left = 0;
-    int have = node_transfer_days_left(a->s, x, today, &left) == BT_OK;
-    int overdue = node_transfer_overdue(x, today);
-    hex(x->file, CRDT_FILE_LEN, file);
-    hex(x->start.b, CRDT_ID_LEN, id);
-    json_array_append_new(
-      arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:s, s:o}", "transfer", id, "file",
-                     file, "direction", dirs[x->dir], "status",
-                     overdue ? "overdue" : crdt_xfer_status_name(x->status), "overdue",
-                     overdue, "deadline", date_json(x->deadline), "days_left",
-                     have ? json_integer(left) : json_null(), "org", x->to_name,
-                     "acknowledged_by",
-                     x->acked_by[0] ? json_string(x->acked_by) : json_null()));
-  }
-  free(xs);
-  json_reply(r, 200, json_pack("{s:o}", "transfers", arr));
-}
-
-static void counts(web_app *a, web_session *s, web_reply *r)
-{
-  node_counts c;
-  int rc;
-
-  if ((rc = node_transfer_tick(a->s, now_ms(a), NULL)) != BT_OK ||
-      (rc = node_counts_as(a->s, web_session_role(s), now_ms(a), &c)) != BT_OK) {
-    node_error(r, rc);
-    return;
-  }
-  json_reply(r, 200,
-             json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files",
-                       (json_int_t)c.files, "open", (json_int_t)c.open, "concerns",
-                       (json_int_t)c.concerns, "conflicts", (json_int_t)c.conflicts,
-                       "transfers_out", (json_int_t)c.transfers_out, "transfers_in",
-                       (json_int_t)c.transfers_in, "transfers_on_time",
-                       (json_int_t)c.transfers_on_time, "transfers_late",
-                       (json_int_t)c.transfers_late, "transfers_overdue",
-                       (json_int_t)c.transfers_overdue));
-}
-
 /* ---- dispatch ------------------------------------------------------------------ */
 
 static void me(web_app *a, web_session *s, web_reply *r)
@@ -368,9 +283,12 @@ static const struct {
 } ROUTES[] = {
   {"/api/me", WEB_GET, me},
   {"/api/logout", WEB_POST, logout},
-  {"/api/transfers", WEB_GET, transfers},
-  {"/api/counts", WEB_GET, counts},
 };
+
+/* The API modules (web/api.h), asked in turn. */
+static const web_api_fn MODULES[] = {web_api_files, web_api_entries, web_api_desk,
+                                     web_api_intake, web_api_xfer, web_api_share,
+                                     web_api_audit};
 
 static void not_allowed(web_reply *r, const char *allow)
 {
@@ -440,16 +358,19 @@ void web_app_handle(void *ctx, const char *peer, const web_request *req, web_rep
       ROUTES[i].run(a, s, r);
     return;
   }
-  { /* /api/files... (web/api_files.h) */
-    const char *allow;
-    json_t *j;
-    int st = web_api_files(a->s, web_session_user(s), web_session_role(s), now_ms(a), req, &j,
-                           &allow);
-    if (st != 0) {
-      json_reply(r, st, j);
-      if (allow)
-        header(r, "Allow", allow);
-      return;
+  {
+    web_call c = {a->s, web_session_user(s), web_session_role(s), now_ms(a), req,
+                  req->method == WEB_HEAD ? WEB_GET : req->method};
+    for (size_t i = 0; i < sizeof MODULES / sizeof MODULES[0]; i++) {
+      const char *allow = NULL;
+      json_t *j = NULL;
+      int st = MODULES[i](&c, &j, &allow);
+      if (st != 0) {
+        json_reply(r, st, j);
+        if (allow)
+          header(r, "Allow", allow);
+        return;
+      }
     }
   }
   error_reply(r, 404, "no such API call");

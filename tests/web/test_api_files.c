@@ -1,5 +1,5 @@
 /* tests/web/test_api_files.c: the case-file calls of the web API
- * (web/api_files.h) against a real batond (web/main.c) on loopback:
+ * (web/api_files.c) against a real batond (web/main.c) on loopback:
  *
  *   GET  /api/files               front-sheet summaries (DSL, deputy)
  *   GET  /api/files/ID            a case file as the role may see it
@@ -426,7 +426,6 @@ Test(web_api_files, file_ids_wrong_length_non_hex_or_unknown_are_404)
   cr_assert(header_has("Allow", "GET"));
   cr_assert_eq(get_as(&dsl, CONCERNS(amy_hex)), 405, "%s", resp);
   cr_assert(header_has("Allow", "POST"));
-  cr_assert_eq(post_as(&dsl, "/api/files", "{}"), 405, "%s", resp);
   cr_assert_eq(ops(amy), before);
   /* A governor learns nothing about which files exist: 403 either way. */
   who gov = sign_in("gov.bea");

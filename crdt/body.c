@@ -54,6 +54,22 @@ uint32_t crdt_fs_lookup(const char *name)
   return 0;
 }
 
+const char *const *crdt_fs_words(uint32_t field)
+{
+  switch (field) {
+  case CRDT_FS_GENDER:
+    return gender_words;
+  case CRDT_FS_PLAN:
+    return plan_words;
+  case CRDT_FS_RATING:
+    return rating_words;
+  case CRDT_FS_STATUS:
+    return status_words;
+  default:
+    return NULL;
+  }
+}
+
 static int one_of(bt_str v, const char *const *words)
 {
   for (; *words; words++)

@@ -96,6 +96,9 @@ uint32_t crdt_fs_lookup(const char *name);
  * words. An empty value (clearing the field) is always acceptable except for
  * names and DOB. BT_OK, BT_EINVAL, BT_EDATE or BT_EUPN. */
 int crdt_fs_check(uint32_t field, bt_str value);
+/* The words a choice field takes (gender, plan_status, rating, status), in
+ * order, NULL-terminated; NULL for a field of free text or a date. */
+const char *const *crdt_fs_words(uint32_t field);
 
 typedef struct {
   uint32_t field;  /* crdt_fsfield */

@@ -35,6 +35,7 @@ static const char *const names[NODE_AUDIT_END] = {
   NULL, "login", "login_failed", "view", "export", "grant", "revoke", "extract",
   "share_decision", "transfer_start", "transfer_ack", "transfer_reject", "transfer_close",
   "package_export", "package_import", "user_add", "user_passwd", "read_audit", "file_create",
+  "intake",
 };
 
 const char *node_audit_action_name(node_audit_action a)
@@ -377,6 +378,8 @@ static int matches(const node_audit_rec *r, const node_audit_filter *f)
 {
   if (f->file && (!r->has_file || memcmp(r->file, f->file, CRDT_FILE_LEN) != 0))
     return 0;
+  if (f->user && strcmp(r->user, f->user) != 0)
+    return 0;
   return f->action == 0 || r->action == f->action;
 }
 
@@ -440,6 +443,8 @@ static int scan(node_store *s, MDB_txn *t, const node_audit_filter *f, reclist *
   k = (MDB_val){8, from};
   for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == BT_OK;
        mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (f->before && k.mv_size == 8 && get_be64(k.mv_data) >= f->before)
+      break; /* keys are big-endian seqs: the rest are later still */
     if (k.mv_size != 8 || decode(&v, &r, &body, &blen) != 0)
       rc = BT_ECORRUPT;
     else if (matches(&r, f))

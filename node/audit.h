@@ -62,6 +62,7 @@ typedef enum {
   NODE_AUDIT_USER_PASSWD,     /* detail: whose passphrase */
   NODE_AUDIT_READ_AUDIT,      /* the audit log itself was read or verified */
   NODE_AUDIT_FILE_CREATE,     /* a case file was opened */
+  NODE_AUDIT_INTAKE,          /* a staff concern found its file (detail: matched, new) */
   NODE_AUDIT_END
 } node_audit_action;
 
@@ -102,14 +103,17 @@ int node_audit_add(node_store *s, const char *user, node_audit_action a, const u
 int node__audit_txn(node_store *s, struct MDB_txn *t, const char *user, node_audit_action a,
                     const uint8_t *file, const char *detail);
 
-/* Which records node_audit_list returns: those with seq >= since (0: all),
- * of file (NULL: any) and of action (0: any), oldest first; at most limit
- * of them (0: no limit), the newest ones when limit cuts. */
+/* Which records node_audit_list returns: those with seq >= since (0: all)
+ * and seq < before (0: no bound), of file (NULL: any), of action (0: any)
+ * and by user (NULL: anyone; "" only those without a user), oldest first;
+ * at most limit of them (0: no limit), the newest ones when limit cuts. */
 typedef struct {
   uint64_t since;
   size_t limit;
   const uint8_t *file;
   node_audit_action action;
+  uint64_t before;
+  const char *user;
 } node_audit_filter;
 
 /* Decodes the matching records into a new array (*out, *n; *out NULL when

@@ -30,7 +30,7 @@ static uint32_t month_add(uint32_t yyyymm, int k)
 static void count_file(const crdt_casefile *cf, const uint8_t *org, uint64_t now,
                        node_counts *out)
 {
-  static const char *const plans[] = {"none", "eh", "cin", "cp", "lac"};
+  const char *const *plans = crdt_fs_words(CRDT_FS_PLAN);
   const crdt_cf_register *plan = &cf->fields[CRDT_FS_PLAN];
   const crdt_cf_register *st = &cf->fields[CRDT_FS_STATUS];
   size_t p = 0;
@@ -40,7 +40,8 @@ static void count_file(const crdt_casefile *cf, const uint8_t *org, uint64_t now
     out->closed++;
   else
     out->open++;
-  for (size_t k = 0; plan->n && k < 5; k++)
+  for (size_t k = 0; plan->n && plans[k] && k + 1 < sizeof out->by_plan / sizeof out->by_plan[0];
+       k++)
     if (bt_str_eq(plan->v[0].value, bt_strz(plans[k])))
       p = k + 1;
   out->by_plan[p]++;

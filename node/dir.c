@@ -184,3 +184,115 @@ int node_dir_apply(node_store *s, const crdt_id *root, uint64_t now_ms, size_t *
     *n = added;
   return rc;
 }
+
+/* ---- the orgs staff may pick -------------------------------------------- */
+
+#define ORG_ANCHORS_MAX 64
+
+static void text_copy(char *dst, size_t cap, bt_str v)
+{
+  size_t n = v.len < cap - 1 ? v.len : cap - 1;
+
+  if (n)
+    memcpy(dst, v.p, n);
+  dst[n] = 0;
+}
+
+static int org_cmp(const void *a, const void *b)
+{
+  const node_dir_org *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+
+  return c ? c : strcmp(x->fingerprint, y->fingerprint);
+}
+
+/* Adds the usable orgs of one directory to *v (n used, cap allocated). */
+static int orgs_of(node_store *s, const crdt_directory *d, uint64_t now_ms, node_dir_org **v,
+                   size_t *n, size_t *cap)
+{
+  const char *la = "";
+  size_t lalen = 0;
+
+  for (size_t i = 0; i < d->nentries && lalen == 0; i++) {
+    const crdt_dir_entry *e = &d->entries[i];
+    if (e->cert->b.org_kind == CRDT_ORG_LA && !e->revoked && e->when == CRDT_DIR_CURRENT) {
+      la = e->cert->b.name.p;
+      lalen = e->cert->b.name.len;
+    }
+  }
+  for (size_t i = 0; i < d->nentries; i++) {
+    const crdt_dir_entry *e = &d->entries[i];
+    const crdt_cert *c = e->cert;
+    node_dir_org *o;
+    int dup = 0;
+    if (e->revoked || e->when != CRDT_DIR_CURRENT ||
+        (s->has_org && crdt_id_cmp(&c->b.subject, &s->org_pk) == 0) ||
+        node_org_cert_check(s, c->enc, c->enc_len, now_ms, NULL) != BT_OK)
+      continue;
+    for (size_t k = 0; k < *n && !dup; k++)
+      dup = crdt_id_cmp(&(*v)[k].org, &c->b.subject) == 0;
+    if (dup)
+      continue;
+    if (*n == *cap) {
+      size_t nc = *cap ? *cap * 2 : 16;
+      node_dir_org *nv = realloc(*v, nc * sizeof(*nv));
+      if (nv == NULL)
+        return BT_ENOMEM;
+      *v = nv;
+      *cap = nc;
+    }
+    o = &(*v)[*n];
+    memset(o, 0, sizeof(*o));
+    if ((o->cert = malloc(c->enc_len)) == NULL)
+      return BT_ENOMEM;
+    memcpy(o->cert, c->enc, c->enc_len);
+    o->cert_len = c->enc_len;
+    o->org = c->b.subject;
+    o->kind = c->b.org_kind;
+    text_copy(o->name, sizeof o->name, c->b.name);
+    memcpy(o->fingerprint, e->fingerprint, CRDT_FPR_LEN);
+    text_copy(o->la, sizeof o->la, (bt_str){la, lalen});
+    (*n)++;
+  }
+  return BT_OK;
+}
+
+int node_dir_orgs_as(node_store *s, node_role role, uint64_t now_ms, node_dir_org **out,
+                     size_t *n)
+{
+  crdt_id roots[ORG_ANCHORS_MAX];
+  node_dir_org *v = NULL;
+  size_t na = 0, k = 0, cap = 0;
+  int rc;
+
+  if (!node_may(role, NODE_DO_SHARE) && !node_may(role, NODE_DO_TRANSFER))
+    return BT_EDENIED;
+  if ((rc = node_anchors(s, roots, ORG_ANCHORS_MAX, &na)) != BT_OK)
+    return rc;
+  for (size_t a = 0; a < na && a < ORG_ANCHORS_MAX && rc == BT_OK; a++) {
+    crdt_directory *d = NULL;
+    if ((rc = node_dir_get(s, &roots[a], now_ms, &d)) == BT_ENOFILE) {
+      rc = BT_OK; /* trusted, but its directory has not come yet */
+      continue;
+    }
+    if (rc == BT_OK)
+      rc = orgs_of(s, d, now_ms, &v, &k, &cap);
+    crdt_directory_free(d);
+  }
+  if (rc != BT_OK) {
+    node_dir_orgs_free(v, k);
+    return rc;
+  }
+  if (k > 1)
+    qsort(v, k, sizeof(*v), org_cmp);
+  *out = v;
+  *n = k;
+  return BT_OK;
+}
+
+void node_dir_orgs_free(node_dir_org *v, size_t n)
+{
+  for (size_t i = 0; v && i < n; i++)
+    free(v[i].cert);
+  free(v);
+}

@@ -17,6 +17,7 @@
 
 #include "crdt/directory.h"
 #include "node/store.h"
+#include "node/users.h"
 
 /* The directory file of an LA root key. */
 void node_dir_file(const crdt_id *root, uint8_t file[CRDT_FILE_LEN]);
@@ -41,5 +42,28 @@ int node_dir_get(node_store *s, const crdt_id *root, uint64_t now_ms, crdt_direc
  * revoked list (node_revoked), so chains and grants refuse them. *n gets
  * how many were new. */
 int node_dir_apply(node_store *s, const crdt_id *root, uint64_t now_ms, size_t *n);
+
+/* One org a file may go to, from the directories of the trusted LAs. */
+typedef struct {
+  crdt_id org;                     /* its signing key (grants name it) */
+  char name[CRDT_STR_MAX + 1];
+  uint32_t kind;                   /* crdt_org_kind */
+  char fingerprint[CRDT_FPR_LEN];  /* of org, as crdt_fingerprint writes it */
+  char la[CRDT_STR_MAX + 1];       /* the name of the LA org its directory
+                                      lists ("" when it lists none) */
+  uint8_t *cert;                   /* its org certificate (malloc'd) */
+  size_t cert_len;
+} node_dir_org;
+
+/* The orgs of every trusted LA's directory that this node would share
+ * with or transfer to at now_ms (their certificate passes
+ * node_org_cert_check: unrevoked, in date, from a trusted LA), this node's
+ * own org left out, sorted by name then fingerprint; an org listed by two
+ * LAs appears once. For roles that may share or transfer (BT_EDENIED
+ * otherwise). A directory not held yet adds nothing. Free with
+ * node_dir_orgs_free. */
+int node_dir_orgs_as(node_store *s, node_role role, uint64_t now_ms, node_dir_org **out,
+                     size_t *n);
+void node_dir_orgs_free(node_dir_org *v, size_t n); /* NULL is a no-op */
 
 #endif

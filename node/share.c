@@ -294,6 +294,28 @@ int node__author_many(node_store *s, const uint8_t *file, const char *user, crdt
   return write_end(&w, rc);
 }
 
+/* A concern and its body map (may be NULL), the body map naming the
+ * concern, then the extra ops (tags), and the intake's audit record, in one transaction (intake.c). */
+int node__author_intake(node_store *s, const uint8_t *file, const char *user, crdt_body *concern,
+                        crdt_body *bodymap, crdt_body *const *extra, size_t nextra,
+                        const char *detail, crdt_id *cid)
+{
+  wctx w;
+  int rc;
+
+  if ((rc = write_begin(&w, s, file, bt_strz(user), 0, node__now_ms(s), 8)) != 0)
+    return rc;
+  if ((rc = author(&w, concern, cid)) == BT_OK && bodymap) {
+    bodymap->u.bodymap.concern = *cid;
+    rc = author(&w, bodymap, NULL);
+  }
+  for (size_t i = 0; i < nextra && rc == BT_OK; i++)
+    rc = author(&w, extra[i], NULL);
+  if (rc == BT_OK)
+    rc = node__audit_txn(s, w.t, user, NODE_AUDIT_INTAKE, file, detail);
+  return write_end(&w, rc);
+}
+
 /* ---- grants ------------------------------------------------------------- */
 
 int node__grant_check(node_store *s, const char *user, const node_grant_req *g, uint64_t ms,

@@ -51,6 +51,12 @@ struct node_store {
 /* node_author's body: the access checks and what they need first, then
  * the op, in one transaction (share.c). */
 int node__author_checked(node_store *s, const uint8_t *file, crdt_body *b, crdt_id *id);
+/* A staff concern and its body map (may be NULL; its concern field is set
+ * to *cid), then extra ops (tags), and the intake's audit record, in one transaction under one
+ * access check (share.c; node/intake.h). */
+int node__author_intake(node_store *s, const uint8_t *file, const char *user, crdt_body *concern,
+                        crdt_body *bodymap, crdt_body *const *extra, size_t nextra,
+                        const char *detail, crdt_id *cid);
 /* Authors n case-file ops (no access types) in file as user, in one
  * transaction under one access check (share.c). */
 int node__author_many(node_store *s, const uint8_t *file, const char *user, crdt_body *const *bs,

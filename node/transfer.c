@@ -59,6 +59,15 @@ static int fill_start(void *ctx, const crdt_id *grant, crdt_body *b)
   return BT_OK;
 }
 
+static void copy_name(char *dst, size_t cap, bt_str v)
+{
+  size_t n = v.len < cap - 1 ? v.len : cap - 1;
+
+  if (n)
+    memcpy(dst, v.p, n);
+  dst[n] = 0;
+}
+
 static int deadline_for(node_store *s, const node_transfer_req *r, start_ctx *x)
 {
   crdt_calendar *cal = NULL;
@@ -72,6 +81,32 @@ static int deadline_for(node_store *s, const node_transfer_req *r, start_ctx *x)
   rc = crdt_calendar_deadline(cal, x->rule, anchor, &x->deadline);
   crdt_calendar_free(cal);
   return rc;
+}
+
+/* The checks of a start before anything is written, and its deadline:
+ * shared by start and preview. *to is the receiving org's certificate
+ * (the caller frees it, also on error). */
+static int start_check(node_store *s, node_role role, const node_transfer_req *r,
+                       start_ctx *x, crdt_cert **to)
+{
+  int rc;
+
+  *to = NULL;
+  if (!node_may(role, NODE_DO_TRANSFER) || !node_may(role, NODE_DO_SHARE))
+    return BT_EDENIED;
+  if ((r->on_roll && !crdt_date_valid(r->on_roll)) ||
+      (r->leaving && !crdt_date_valid(r->leaving)))
+    return BT_EDATE;
+  if (r->on_roll == 0 && (!r->via_la || !crdt_date_valid(r->today)))
+    return BT_EINVAL;
+  if (r->on_roll && r->leaving && r->leaving > r->on_roll)
+    return BT_EINVAL;
+  if ((rc = node_org_cert_check(s, r->org_cert, r->org_cert_len, node__now_ms(s), to)) != 0)
+    return rc;
+  x->to = *to;
+  if (r->via_la && (*to)->b.org_kind != CRDT_ORG_LA)
+    return BT_EINVAL;
+  return deadline_for(s, r, x);
 }
 
 int node_transfer_start_as(node_store *s, const char *user, node_role role,
@@ -88,23 +123,7 @@ int node_transfer_start_as(node_store *s, const char *user, node_role role,
   crdt_id sid;
   int rc;
 
-  if (!node_may(role, NODE_DO_TRANSFER) || !node_may(role, NODE_DO_SHARE))
-    return BT_EDENIED;
-  if ((r->on_roll && !crdt_date_valid(r->on_roll)) ||
-      (r->leaving && !crdt_date_valid(r->leaving)))
-    return BT_EDATE;
-  if (r->on_roll == 0 && (!r->via_la || !crdt_date_valid(r->today)))
-    return BT_EINVAL;
-  if (r->on_roll && r->leaving && r->leaving > r->on_roll)
-    return BT_EINVAL;
-  if ((rc = node_org_cert_check(s, r->org_cert, r->org_cert_len, node__now_ms(s), &to)) != 0)
-    return rc;
-  x.to = to;
-  if (r->via_la && to->b.org_kind != CRDT_ORG_LA)
-    rc = BT_EINVAL;
-  if (rc == BT_OK)
-    rc = deadline_for(s, r, &x);
-  if (rc == BT_OK)
+  if ((rc = start_check(s, role, r, &x, &to)) == BT_OK)
     rc = node__grant_with(s, user, role, file, &g, fill_start, &x, NULL, &sid);
   crdt_cert_free(to);
   if (rc == BT_OK) {
@@ -113,6 +132,55 @@ int node_transfer_start_as(node_store *s, const char *user, node_role role,
     if (deadline)
       *deadline = x.deadline;
   }
+  return rc;
+}
+
+int node_transfer_preview_as(node_store *s, node_role role, const uint8_t file[CRDT_FILE_LEN],
+                             const node_transfer_req *r, node_xfer_preview *out)
+{
+  start_ctx x = {.r = r};
+  const crdt_access *a;
+  crdt_cert *to = NULL;
+  uint64_t ms = node__now_ms(s);
+  int rc, manager = 0;
+
+  if ((rc = start_check(s, role, r, &x, &to)) != BT_OK)
+    goto out;
+  /* As node__grant_with judges it: this org manages the file (rights at
+   * the later of the clock and the HLC), and the org has no access yet. */
+  if (crdt_hlc_ms(s->hlc.last) > ms)
+    ms = crdt_hlc_ms(s->hlc.last);
+  if (crdt_id_cmp(&to->b.subject, &s->org_pk) == 0) {
+    rc = BT_EDUP; /* this org itself (node__grant_check) */
+    goto out;
+  }
+  if (!s->has_org) {
+    rc = BT_EDENIED;
+    goto out;
+  }
+  if ((rc = node_access(s, file, &a)) != BT_OK)
+    goto out;
+  if (crdt_access_rights(a, s->org_pk.b, ms, &manager) != CRDT_RIGHTS_WRITE || !manager) {
+    rc = BT_EDENIED;
+    goto out;
+  }
+  if (crdt_id_cmp(&to->b.subject, &a->holder) == 0)
+    rc = BT_EDUP;
+  for (size_t k = 0; k < a->ngrants && rc == BT_OK; k++)
+    if (crdt_id_cmp(&a->grants[k].g->org, &to->b.subject) == 0 &&
+        crdt_acc_grant_live(&a->grants[k], ms))
+      rc = BT_EDUP;
+  if (rc == BT_OK) {
+    memset(out, 0, sizeof(*out));
+    out->deadline = x.deadline;
+    out->days = (uint32_t)x.rule.days;
+    out->count = x.rule.count;
+    out->kind = to->b.org_kind;
+    copy_name(out->org, sizeof out->org, to->b.name);
+    crdt_fingerprint(to->b.subject.b, CRDT_PK_LEN, out->fingerprint);
+  }
+out:
+  crdt_cert_free(to);
   return rc;
 }
 

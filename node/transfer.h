@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crdt/body.h"
+#include "crdt/cert.h"
 #include "crdt/transfer.h"
 #include "node/store.h"
 #include "node/users.h"
@@ -60,6 +62,23 @@ typedef struct {
 int node_transfer_start_as(node_store *s, const char *user, node_role role,
                            const uint8_t file[CRDT_FILE_LEN], const node_transfer_req *r,
                            crdt_id *start, uint32_t *deadline);
+
+/* What node_transfer_start_as would record, without writing anything: the
+ * same checks in the same order (role, dates, the org's certificate, an LA
+ * with via_la, the deadline from this node's calendar, this org managing
+ * the file, the org not having access already) with the same errors, and
+ * the deadline it would compute now. */
+typedef struct {
+  uint32_t deadline;            /* yyyymmdd */
+  uint32_t days;                /* crdt_calendar_days: working or school days */
+  uint32_t count;               /* how many of them */
+  uint32_t kind;                /* the receiving org's crdt_org_kind */
+  char org[CRDT_STR_MAX + 1];   /* its name, from its certificate */
+  char fingerprint[CRDT_FPR_LEN]; /* of its signing key */
+} node_xfer_preview;
+
+int node_transfer_preview_as(node_store *s, node_role role, const uint8_t file[CRDT_FILE_LEN],
+                             const node_transfer_req *r, node_xfer_preview *out);
 
 /* The receiving DSL confirms receipt; stored says where the file is now
  * kept (may be NULL). Writes the delivery note first if the node has not.

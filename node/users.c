@@ -363,12 +363,13 @@ int node_casefile_as(node_store *s, const char *user, node_role role,
     return BT_ENOMEM;
   for (size_t i = 0; i < cf->nentries; i++) {
     const crdt_cf_entry *e = &cf->entries[i];
-    /* Own = logged by this user on this node (names are per node). */
+    /* Own = logged by this user on this node (names are per node): their
+     * concerns and the body maps they recorded with them (node/intake.h). */
     uint32_t t = e->body->type;
     /* After a transfer is closed, this org's retention choice applies. */
     if (!node_transfer_keeps(retain, t))
       continue;
-    if (whole || (t == CRDT_OP_CONCERN && bt_str_eq(e->body->user, me) &&
+    if (whole || ((t == CRDT_OP_CONCERN || t == CRDT_OP_BODYMAP) && bt_str_eq(e->body->user, me) &&
                   memcmp(e->op->h.author, dev, CRDT_PK_LEN) == 0))
       out->entries[out->nentries++] = e;
   }

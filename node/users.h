@@ -85,8 +85,9 @@ int node_file_create_as(node_store *s, const char *user, node_role role, crdt_bo
                         uint8_t file[CRDT_FILE_LEN], crdt_id *op);
 
 /* A case file as a signed-in user may see it. DSL and deputy: the whole
- * file. Staff: only the records of concern they logged themselves, and no
- * front sheet (file is NULL). Other roles: BT_EDENIED (they see counts). */
+ * file. Staff: only the records of concern they logged themselves and
+ * the body maps they recorded, and no front sheet (file is NULL). Other
+ * roles: BT_EDENIED (they see counts). */
 typedef struct {
   const crdt_casefile *file;     /* NULL unless the role reads whole files */
   const crdt_cf_entry **entries; /* what the role may see, display order */

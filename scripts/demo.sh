@@ -8,7 +8,7 @@
 # default $XDG_DATA_HOME/baton-demo, else ~/.local/share/baton-demo), made
 # afresh on each run; nothing else on the machine is touched.
 #
-#   scripts/demo.sh [BUILD_DIR] [--serve]   (scripts/run.sh builds, then runs
+#   scripts/demo.sh [BUILD_DIR] [--serve]   (scripts/run.sh --demo builds, then runs
 #                                            this with --serve)
 #
 # With --serve the network keeps running after the last step, until Ctrl-C:

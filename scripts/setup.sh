@@ -19,7 +19,7 @@ PKGS=(
   node-llhttp                # web/: llhttp C sources, compiled from /usr/share/llhttp
 )
 # The tests also drive the web UI in Debian's Chromium (tests/browser).
-[ "${1:-}" = "--tests" ] && PKGS+=(chromium)
+[ "${1:-}" = "--tests" ] && PKGS+=(chromium curl) # curl: tests/scripts
 
 missing=()
 for p in "${PKGS[@]}"; do

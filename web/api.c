@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crdt/body.h"
 #include "crdt/date.h"
 #include "crdt/err.h"
+#include "web/rec.h"
 
 int web_api_fail(json_t **out, int status, const char *msg)
 {
@@ -181,4 +183,81 @@ json_t *web_api_timejson(uint64_t ms)
     return json_null();
   crdt_date_format_time(ms, t);
   return json_string(t);
+}
+
+int web_api_only_keys(const json_t *o, const char *const *keys, json_t **out)
+{
+  const char *k;
+  json_t *v;
+  char msg[160];
+
+  json_object_foreach((json_t *)o, k, v) {
+    int known = 0;
+    for (size_t i = 0; keys[i] && !known; i++)
+      known = strcmp(k, keys[i]) == 0;
+    if (known)
+      continue;
+    snprintf(msg, sizeof msg, "unknown field %s; nothing was recorded", web_rec_key_word(k));
+    web_api_fail(out, 400, msg);
+    return 0;
+  }
+  (void)v;
+  return 1;
+}
+
+int web_api_hex_field(const json_t *o, const char *key, uint8_t *id, size_t len, int required,
+                      json_t **out)
+{
+  const char *v = NULL;
+  char msg[120];
+  int rc = web_api_str(o, key, &v);
+
+  if (rc == 0 && !required)
+    return 0;
+  if (rc <= 0 || !web_api_hex(v, strlen(v), id, len)) {
+    snprintf(msg, sizeof msg, "%s must be %s%zu hex digits", key, rc == 0 ? "given: " : "",
+             2 * len);
+    web_api_fail(out, 400, msg);
+    return -1;
+  }
+  return 1;
+}
+
+int web_api_text_field(const json_t *o, const char *key, const char **v, json_t **out)
+{
+  char msg[96];
+  int rc = web_api_str(o, key, v);
+
+  if (rc < 0) {
+    snprintf(msg, sizeof msg, "%s must be text", key);
+    web_api_fail(out, 400, msg);
+    return -1;
+  }
+  if (rc == 0 || **v == 0)
+    *v = NULL;
+  return 0;
+}
+
+int web_api_date_field(const json_t *o, const char *key, uint32_t *ymd, json_t **out)
+{
+  char msg[96];
+
+  *ymd = 0;
+  if (web_api_date(o, key, ymd) >= 0)
+    return 0;
+  snprintf(msg, sizeof msg, "%s must be a date, YYYY-MM-DD", key);
+  web_api_fail(out, 400, msg);
+  return -1;
+}
+
+json_t *web_api_plans_json(const size_t n[WEB_API_PLANS])
+{
+  const char *const *w = crdt_fs_words(CRDT_FS_PLAN);
+  json_t *o = json_object();
+
+  if (o)
+    json_object_set_new(o, "not_recorded", json_integer((json_int_t)n[0]));
+  for (size_t k = 0; o && w[k] && k + 1 < WEB_API_PLANS; k++)
+    json_object_set_new(o, w[k], json_integer((json_int_t)n[k + 1]));
+  return o;
 }

@@ -96,6 +96,28 @@ int web_api_bool(const json_t *o, const char *key, int *v);
 /* "YYYY-MM-DD" into yyyymmdd (a real date). */
 int web_api_date(const json_t *o, const char *key, uint32_t *ymd);
 
+/* Member checks that answer for themselves: on a refusal *out holds the
+ * 400, naming the key (never a value; a key that does not look like a
+ * field name is not echoed). */
+/* 1 if every key of o is one of keys (NULL-terminated); else 0. */
+int web_api_only_keys(const json_t *o, const char *const *keys, json_t **out);
+/* An id member of len bytes as hex: 1 set, 0 absent (when not required),
+ * -1 refused. */
+int web_api_hex_field(const json_t *o, const char *key, uint8_t *id, size_t len, int required,
+                      json_t **out);
+/* An optional text member: 0 fine (*v NULL when absent, null or ""), -1
+ * refused. */
+int web_api_text_field(const json_t *o, const char *key, const char **v, json_t **out);
+/* An optional date member "YYYY-MM-DD": 0 fine (*ymd 0 when absent), -1
+ * refused. */
+int web_api_date_field(const json_t *o, const char *key, uint32_t *ymd, json_t **out);
+
+/* Counts by plan status as {"not_recorded": n[0], "none": n[1], ...}: n
+ * has 1 + the number of crdt_fs_words(CRDT_FS_PLAN) counts, as
+ * node_counts.by_plan. */
+#define WEB_API_PLANS 6
+json_t *web_api_plans_json(const size_t n[WEB_API_PLANS]);
+
 /* A crdt date (yyyymmdd, 0 none) as "YYYY-MM-DD" or null. */
 json_t *web_api_datejson(uint32_t ymd);
 /* A time in Unix ms (0 none) as "YYYY-MM-DDTHH:MM:SSZ" or null. */

@@ -127,6 +127,29 @@ static json_t *retain_json(uint32_t retain)
   return json_string(f->names[retain]);
 }
 
+/* A partial view (staff: their own concerns and body maps) links only to
+ * entries in it: the ids of reviews and corrections they may not read are
+ * not shown either. */
+static void links_within(json_t *ents)
+{
+  size_t i, k, j;
+  json_t *e, *l, *keep;
+
+  json_array_foreach(ents, i, e) {
+    if ((keep = json_array()) == NULL)
+      return;
+    json_array_foreach(json_object_get(e, "links"), k, l) {
+      json_t *o;
+      int seen = 0;
+      json_array_foreach(ents, j, o)
+        seen |= json_equal(json_object_get(o, "id"), l);
+      if (seen)
+        json_array_append(keep, l);
+    }
+    json_object_set_new(e, "links", keep);
+  }
+}
+
 static int show(node_store *s, const char *user, node_role role, const uint8_t *file,
                 json_t **out)
 {
@@ -151,6 +174,8 @@ static int show(node_store *s, const char *user, node_role role, const uint8_t *
   ents = json_array();
   for (size_t i = 0; ents && i < v.nentries; i++)
     json_array_append_new(ents, web_entry_json(v.entries[i]));
+  if (v.file == NULL)
+    links_within(ents);
   doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "id", hex, "front", front, "conflicts",
                   conf, "tags", tags, "retain", retain_json(v.retain), "entries", ents);
   node_view_free(&v);

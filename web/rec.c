@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crdt/body.h"
@@ -67,9 +68,14 @@ json_t *web_rec_json(const crdt_schema *s, const void *rec)
 {
   json_t *o = json_object();
 
-  for (size_t i = 0; o && i < s->nfields; i++)
-    if (s->fields[i].kind != CRDT_F_BIN && !crdt_field_zero(&s->fields[i], rec))
-      json_object_set_new(o, s->fields[i].name, field_json(&s->fields[i], rec));
+  /* Absent is the zero value, but for a required number: 0 is a value
+   * there (a mark at x 0), as on the wire (crdt/schema.h). */
+  for (size_t i = 0; o && i < s->nfields; i++) {
+    const crdt_field *f = &s->fields[i];
+    if (f->kind != CRDT_F_BIN &&
+        (!crdt_field_zero(f, rec) || (f->kind == CRDT_F_UINT && f->req)))
+      json_object_set_new(o, f->name, field_json(f, rec));
+  }
   return o;
 }
 
@@ -207,6 +213,11 @@ static int name_like(const char *k)
   return 1;
 }
 
+const char *web_rec_key_word(const char *key)
+{
+  return name_like(key) ? key : "(a name that is no field)";
+}
+
 void web_rec_unknown(const crdt_schema *s, const json_t *o, char *buf, size_t len)
 {
   const char *key;
@@ -216,7 +227,7 @@ void web_rec_unknown(const crdt_schema *s, const json_t *o, char *buf, size_t le
   buf[0] = '\0';
   json_object_foreach((json_t *)o, key, v)
     if (taken(s, key) == NULL)
-      append(buf, len, &n, name_like(key) ? key : "(a name that is no field)");
+      append(buf, len, &n, web_rec_key_word(key));
 }
 
 size_t web_rec_missing(const crdt_schema *s, const void *rec, char *buf, size_t len)
@@ -277,4 +288,174 @@ void web_rec_kind_words(const crdt_field *f, char *buf, size_t len)
     snprintf(buf, len, "not something this call takes");
     break;
   }
+}
+
+/* ---- JSON to records, lists included ------------------------------------------- */
+
+/* Fields web_rec_take takes: all but bytes. */
+static const crdt_field *taken_all(const crdt_schema *s, const char *name)
+{
+  const crdt_field *f = crdt_schema_field(s, name);
+
+  return f && f->kind != CRDT_F_BIN ? f : NULL;
+}
+
+void web_rec_mem_free(web_rec_mem *m)
+{
+  for (size_t i = 0; i < m->n; i++) {
+    sodium_memzero(m->blocks[i].p, m->blocks[i].len);
+    free(m->blocks[i].p);
+  }
+  free(m->blocks);
+  m->blocks = NULL;
+  m->n = 0;
+}
+
+/* n zeroed items of size bytes, kept in m; NULL: out of memory. */
+static void *mem_items(web_rec_mem *m, size_t n, size_t size)
+{
+  struct web_rec_block *nb = realloc(m->blocks, (m->n + 1) * sizeof(*nb));
+  void *p;
+
+  if (nb == NULL)
+    return NULL;
+  m->blocks = nb;
+  if ((p = calloc(n, size)) == NULL)
+    return NULL;
+  m->blocks[m->n++] = (struct web_rec_block){p, n * size};
+  return p;
+}
+
+/* A field's path: "name" at the top, "marks[2].name" in an item. */
+static void path_of(char *buf, size_t len, const char *where, const char *name)
+{
+  snprintf(buf, len, "%s%s%s", where, *where ? "." : "", name);
+}
+
+static int take(const crdt_schema *s, const json_t *o, void *rec, web_rec_mem *mem,
+                const char *where, char *msg, size_t len);
+
+static int list_field(const crdt_field *f, const json_t *v, void *rec, web_rec_mem *mem,
+                      const char *path, char *msg, size_t len)
+{
+  size_t n = json_array_size(v);
+  char where[160], *items; /* a path (128) and "[N]" */
+  int rc;
+
+  if (!json_is_array(v)) {
+    snprintf(msg, len, "%s must be a list of 1 to %u objects; nothing was recorded", path,
+             f->max);
+    return BT_EINVAL;
+  }
+  if (n == 0)
+    return BT_OK; /* an empty list is an absent one */
+  if (n > f->max) {
+    snprintf(msg, len, "%s takes at most %u items (%zu sent); nothing was recorded", path,
+             f->max, n);
+    return BT_ETOOBIG;
+  }
+  if ((items = mem_items(mem, n, f->sub->size)) == NULL) {
+    snprintf(msg, len, "out of memory");
+    return BT_ENOMEM;
+  }
+  *AT(rec, f, char *) = items;
+  *(size_t *)((char *)rec + f->count_off) = n;
+  for (size_t i = 0; i < n; i++) {
+    snprintf(where, sizeof where, "%s[%zu]", path, i);
+    if ((rc = take(f->sub, json_array_get(v, i), items + i * f->sub->size, mem, where, msg,
+                   len)) != BT_OK)
+      return rc;
+  }
+  return BT_OK;
+}
+
+/* Unknown keys of o, with the fields there are: BT_ENOTFOUND, else BT_OK. */
+static int unknown_keys(const crdt_schema *s, const json_t *o, const char *where, char *msg,
+                        size_t len)
+{
+  char words[160], names[400];
+  size_t n = 0, k = 0;
+  const char *key;
+  json_t *v;
+
+  words[0] = names[0] = '\0';
+  json_object_foreach((json_t *)o, key, v)
+    if (taken_all(s, key) == NULL)
+      append(words, sizeof words, &n, web_rec_key_word(key));
+  if (n == 0)
+    return BT_OK;
+  for (size_t i = 0; i < s->nfields; i++)
+    if (s->fields[i].kind != CRDT_F_BIN)
+      append(names, sizeof names, &k, s->fields[i].name);
+  if (*where)
+    snprintf(msg, len, "no such field in %s: %s; its fields are: %s", where, words, names);
+  else
+    snprintf(msg, len, "no such field in %s %s: %s; its fields are: %s",
+             strchr("aeiou", s->name[0]) ? "an" : "a", s->name, words, names);
+  return BT_ENOTFOUND;
+}
+
+/* An item's required fields not given (got: the fields taken, by index; a
+ * required number given as 0 is given): BT_EMISSING naming them, else BT_OK. */
+static int item_missing(const crdt_schema *s, const void *rec, uint64_t got, const char *where,
+                        char *msg, size_t len)
+{
+  char names[400], path[128];
+  size_t n = 0, o = 0;
+
+  names[0] = '\0';
+  for (size_t i = 0; i < s->nfields; i++) {
+    const crdt_field *f = &s->fields[i];
+    if (!f->req || ((got >> i & 1) && (f->kind == CRDT_F_UINT || !crdt_field_zero(f, rec))))
+      continue;
+    path_of(path, sizeof path, where, f->name);
+    append(names, sizeof names, &o, path);
+    n++;
+  }
+  if (n == 0)
+    return BT_OK;
+  snprintf(msg, len, "required, and not given: %s; nothing was recorded", names);
+  return BT_EMISSING;
+}
+
+static int take(const crdt_schema *s, const json_t *o, void *rec, web_rec_mem *mem,
+                const char *where, char *msg, size_t len)
+{
+  char path[128], words[160];
+  uint64_t got = 0; /* fields taken, by index (tables have < 64) */
+  const char *key;
+  json_t *v;
+  int rc;
+
+  memset(rec, 0, s->size);
+  if (!json_is_object(o)) {
+    snprintf(msg, len, "%s must be an object {\"field\": value, ...}; nothing was recorded",
+             *where ? where : "the record");
+    return BT_EINVAL;
+  }
+  if ((rc = unknown_keys(s, o, where, msg, len)) != BT_OK)
+    return rc;
+  json_object_foreach((json_t *)o, key, v) {
+    const crdt_field *f = taken_all(s, key);
+    if (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+      continue;
+    path_of(path, sizeof path, where, f->name);
+    if (f->kind == CRDT_F_LIST) {
+      if ((rc = list_field(f, v, rec, mem, path, msg, len)) != BT_OK)
+        return rc;
+    } else if (one_field(f, v, rec) != BT_OK) {
+      web_rec_kind_words(f, words, sizeof words);
+      snprintf(msg, len, "%s must be %s; nothing was recorded", path, words);
+      return BT_EINVAL;
+    }
+    got |= UINT64_C(1) << (f - s->fields);
+  }
+  return *where ? item_missing(s, rec, got, where, msg, len) : BT_OK;
+}
+
+int web_rec_take(const crdt_schema *s, const json_t *o, void *rec, web_rec_mem *mem, char *msg,
+                 size_t len)
+{
+  msg[0] = '\0';
+  return take(s, o, rec, mem, "", msg, len);
 }

@@ -8,8 +8,8 @@
  * yes/no fields true/false; choices their word ("front", "high"); dates
  * "YYYY-MM-DD"; times "YYYY-MM-DDTHH:MM[:SS][Z]" in UTC (written back as
  * "YYYY-MM-DDTHH:MM:SSZ"); references an entry id, 64 hex digits; lists
- * arrays of objects (written only: web_rec_from_json refuses them). Byte
- * fields are never shown nor taken.
+ * arrays of objects (web_rec_from_json refuses them, web_rec_take takes
+ * them). Byte fields are never shown nor taken.
  *
  * Messages made here name fields, never the values sent: an error reply
  * must not echo case content. */
@@ -53,5 +53,41 @@ void web_rec_names(const crdt_schema *s, char *buf, size_t len);
 /* What a field of this kind must be, in words ("text of at most N bytes"),
  * into buf. */
 void web_rec_kind_words(const crdt_field *f, char *buf, size_t len);
+
+/* key itself if it looks like a field name (a-z, 0-9, '_', 1 to 32 of
+ * them), else "(a name that is no field)": what a message may say of a key
+ * sent, so free text typed as a key is not echoed. */
+const char *web_rec_key_word(const char *key);
+
+/* ---- records with lists --------------------------------------------------- */
+
+/* The item arrays web_rec_take allocated for a record's lists: they live
+ * until web_rec_mem_free (which wipes them), the record borrowing them. */
+typedef struct {
+  struct web_rec_block {
+    void *p;
+    size_t len;
+  } *blocks;
+  size_t n;
+} web_rec_mem;
+
+void web_rec_mem_free(web_rec_mem *m); /* then empty again; {0} is empty */
+
+/* web_rec_from_json that takes lists as well: a list is an array of 1 to
+ * the field's max objects, each taken by its item schema ([] or null: the
+ * list is absent). Items are checked whole here: their unknown keys,
+ * values, and required fields. The record's own required fields are not
+ * (web_rec_missing, after the caller's defaults). Strings borrow from o,
+ * item arrays from mem (both kept until rec is written).
+ *
+ * BT_OK; else msg (len bytes) says what is wrong, naming fields by their
+ * path ("facts", "marks[2].site", "actions[0]"), never a value:
+ * BT_ENOTFOUND a key that is no field (all of them at that level, with the
+ * fields there are); BT_EINVAL a value not of its field's kind or past its
+ * limit, a list not an array of objects; BT_ETOOBIG a list with more items
+ * than its max; BT_EMISSING an item lacks a required field; BT_ENOMEM. On
+ * any error rec may hold part of o: free mem and drop rec. */
+int web_rec_take(const crdt_schema *s, const json_t *o, void *rec, web_rec_mem *mem, char *msg,
+                 size_t len);
 
 #endif

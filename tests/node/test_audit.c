@@ -776,3 +776,40 @@ Test(node_audit, action_names_round_trip)
   node_audit_action b;
   cr_assert_eq(node_audit_action_parse("delete", &b), BT_EINVAL);
 }
+
+Test(node_audit, list_pages_back_with_before_and_filters_by_user)
+{
+  uint64_t base = count(school.s);
+  node_audit_filter f = {.before = base + 7, .limit = 3};
+  node_audit_rec *r;
+  size_t n;
+
+  add_some(10); /* records base+1..base+10; odd steps (i = 1, 3, ...) by dsl.jones */
+  cr_assert_eq(node_audit_list(school.s, &f, &r, &n), BT_OK);
+  cr_assert_eq(n, 3);
+  for (size_t i = 0; i < 3; i++)
+    cr_assert_eq(r[i].seq, base + 4 + i, "the newest three before base+7, oldest first");
+  node_audit_list_free(r);
+
+  f = (node_audit_filter){.user = "dsl.jones"};
+  cr_assert_eq(node_audit_list(school.s, &f, &r, &n), BT_OK);
+  cr_assert_eq(n, 5);
+  for (size_t i = 0; i < n; i++) {
+    cr_assert_str_eq(r[i].user, "dsl.jones");
+    cr_assert_eq(r[i].seq, base + 2 + 2 * i);
+  }
+  node_audit_list_free(r);
+
+  f = (node_audit_filter){.user = "dsl.jones", .before = base + 6, .since = base + 3};
+  cr_assert_eq(node_audit_list(school.s, &f, &r, &n), BT_OK);
+  cr_assert_eq(n, 1, "only base+4 is by dsl.jones in [base+3, base+6)");
+  cr_assert_eq(r[0].seq, base + 4);
+  node_audit_list_free(r);
+
+  f = (node_audit_filter){.user = "nobody"};
+  cr_assert_eq(node_audit_list(school.s, &f, &r, &n), BT_OK);
+  cr_assert_eq(n, 0);
+  f = (node_audit_filter){.before = 1};
+  cr_assert_eq(node_audit_list(school.s, &f, &r, &n), BT_OK);
+  cr_assert_eq(n, 0, "nothing before the first record");
+}

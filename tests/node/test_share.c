@@ -605,3 +605,62 @@ Test(node_share, a_stranger_cannot_drag_the_clock_into_the_future)
   cr_assert_leq(crdt_hlc_ms(e->body->hlc), party_now_ms + 5 * 60000, "the clock stayed near now");
   crdt_op_free(op);
 }
+
+Test(node_share, staff_who_share_or_transfer_list_the_orgs_they_may_pick)
+{
+  uint8_t dfile[CRDT_FILE_LEN];
+  node_dir_org *orgs;
+  crdt_cert *mc;
+  crdt_id root;
+  party lao;
+  size_t n;
+
+  party_join(&la, &lao, "Northshire LA", CRDT_ORG_LA);
+  cr_assert_eq(node_root_pk(la.s, &root), BT_OK);
+  node_dir_file(&root, dfile);
+  cr_assert_eq(node_dir_orgs_as(school.s, NODE_ROLE_DSL, party_now_ms, &orgs, &n), BT_OK);
+  cr_assert_eq(n, 0, "no directory held yet");
+  node_dir_orgs_free(orgs, n);
+  cr_assert_eq(node_dir_publish(la.s, other.cert, other.cert_len, NULL), BT_OK);
+  cr_assert_eq(node_dir_publish(la.s, school.cert, school.cert_len, NULL), BT_OK);
+  cr_assert_eq(node_dir_publish(la.s, mash.cert, mash.cert_len, NULL), BT_OK);
+  cr_assert_eq(node_dir_publish(la.s, lao.cert, lao.cert_len, NULL), BT_OK);
+  cr_assert_eq(node_dir_track(school.s, &root), BT_OK);
+  sync_to(&la, &school, dfile);
+  for (node_role r = NODE_ROLE_STAFF; r < NODE_ROLE_END; r++) {
+    int may = node_may(r, NODE_DO_SHARE) || node_may(r, NODE_DO_TRANSFER);
+    cr_assert_eq(node_dir_orgs_as(school.s, r, party_now_ms, &orgs, &n),
+                 may ? BT_OK : BT_EDENIED, "%s", node_role_name(r));
+    if (may)
+      node_dir_orgs_free(orgs, n);
+  }
+  cr_assert_eq(node_dir_orgs_as(school.s, NODE_ROLE_DEPUTY, party_now_ms, &orgs, &n), BT_OK);
+  cr_assert_eq(n, 3, "Oak Primary (this node's org) left out");
+  cr_assert_str_eq(orgs[0].name, "County MASH", "by name");
+  cr_assert_str_eq(orgs[1].name, "Elm Academy");
+  cr_assert_str_eq(orgs[2].name, "Northshire LA");
+  cr_assert_eq(orgs[2].kind, CRDT_ORG_LA);
+  cr_assert_str_eq(orgs[0].la, "Northshire LA");
+  cr_assert_eq(crdt_cert_decode(mash.cert, mash.cert_len, &mc), BT_OK);
+  cr_assert_eq(crdt_id_cmp(&orgs[0].org, &mc->b.subject), 0);
+  char fp[CRDT_FPR_LEN];
+  crdt_fingerprint(mc->b.subject.b, CRDT_PK_LEN, fp);
+  cr_assert_str_eq(orgs[0].fingerprint, fp);
+  cr_assert_eq(orgs[0].cert_len, mash.cert_len);
+  cr_assert_arr_eq(orgs[0].cert, mash.cert, mash.cert_len);
+  node_dir_orgs_free(orgs, n);
+  /* Revoked by the LA: gone from the list once the school holds the revocation. */
+  cr_assert_eq(node_dir_revoke(la.s, &mc->b.subject, "key lost", party_now_ms, NULL), BT_OK);
+  sync_to(&la, &school, dfile);
+  cr_assert_eq(node_dir_orgs_as(school.s, NODE_ROLE_DSL, party_now_ms, &orgs, &n), BT_OK);
+  cr_assert_eq(n, 2);
+  cr_assert_str_eq(orgs[0].name, "Elm Academy");
+  node_dir_orgs_free(orgs, n);
+  /* Out of date: the parties' certificates run 3650 days. */
+  cr_assert_eq(node_dir_orgs_as(school.s, NODE_ROLE_DSL, party_now_ms + 3651ull * 86400000,
+                                &orgs, &n), BT_OK);
+  cr_assert_eq(n, 0);
+  node_dir_orgs_free(orgs, n);
+  crdt_cert_free(mc);
+  party_close(&lao);
+}

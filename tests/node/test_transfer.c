@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crdt/calendar.h"
 #include "crdt/date.h"
 #include "crdt/err.h"
 #include "crdt/transfer.h"
@@ -346,4 +347,57 @@ Test(node_transfer, an_unknown_new_school_sends_the_file_to_the_la_counted_from_
   party_sync(&school, &lao, file);
   cr_assert_eq(tick(&lao), 1, "the LA's node signs the delivery like a school's");
   party_close(&lao);
+}
+
+Test(node_transfer, preview_is_what_start_records_and_writes_nothing)
+{
+  uint8_t file[CRDT_FILE_LEN], gone[CRDT_FILE_LEN] = {9};
+  node_transfer_req r = to(&other, 20260105);
+  node_xfer_preview p;
+  crdt_id start;
+  uint32_t deadline = 0;
+  size_t before, after;
+  char fp[CRDT_FPR_LEN];
+  crdt_cert *oc;
+
+  party_new_file(&school, file);
+  for (node_role role = NODE_ROLE_STAFF; role < NODE_ROLE_END; role++)
+    if (role != NODE_ROLE_DSL && role != NODE_ROLE_DEPUTY)
+      cr_assert_eq(node_transfer_preview_as(school.s, role, file, &r, &p), BT_EDENIED);
+  cr_assert_eq(node_transfer_preview_as(school.s, NODE_ROLE_DSL, gone, &r, &p), BT_ENOFILE);
+  cr_assert_eq(node_transfer_preview_as(mash.s, NODE_ROLE_DSL, file, &r, &p), BT_ENOFILE,
+               "the MASH does not hold it");
+  r.on_roll = 20310602;
+  cr_assert_eq(node_transfer_preview_as(school.s, NODE_ROLE_DSL, file, &r, &p), BT_EHOLIDAYS);
+  r = to(&other, 20260105);
+  r.leaving = 20260106;
+  cr_assert_eq(node_transfer_preview_as(school.s, NODE_ROLE_DSL, file, &r, &p), BT_EINVAL);
+  r = to(&school, 20260105);
+  cr_assert_eq(node_transfer_preview_as(school.s, NODE_ROLE_DSL, file, &r, &p), BT_EDUP,
+               "not to itself");
+  r = to(&other, 20260105);
+  r.via_la = 1;
+  cr_assert_eq(node_transfer_preview_as(school.s, NODE_ROLE_DSL, file, &r, &p), BT_EINVAL,
+               "via_la needs an LA");
+  r = to(&other, 20260105);
+  size_t buffered;
+  cr_assert_eq(node_store_counts(school.s, &before, &buffered), BT_OK);
+  cr_assert_eq(node_transfer_preview_as(school.s, NODE_ROLE_DEPUTY, file, &r, &p), BT_OK);
+  cr_assert_eq(node_store_counts(school.s, &after, &buffered), BT_OK);
+  cr_assert_eq(after, before, "a preview writes nothing");
+  cr_assert_eq(p.deadline, 20260112);
+  cr_assert_eq(p.days, CRDT_CALENDAR_WORKING);
+  cr_assert_eq(p.count, 5);
+  cr_assert_eq(p.kind, CRDT_ORG_SCHOOL);
+  cr_assert_str_eq(p.org, "Elm Academy");
+  cr_assert_eq(crdt_cert_decode(other.cert, other.cert_len, &oc), BT_OK);
+  crdt_fingerprint(oc->b.subject.b, CRDT_PK_LEN, fp);
+  crdt_cert_free(oc);
+  cr_assert_str_eq(p.fingerprint, fp);
+  cr_assert_eq(node_transfer_start_as(school.s, "dsl.jones", NODE_ROLE_DSL, file, &r, &start,
+                                      &deadline), BT_OK);
+  cr_assert_eq(deadline, p.deadline, "start records the preview's deadline");
+  cr_assert_eq(summary(&school, &start).deadline, p.deadline);
+  cr_assert_eq(node_transfer_preview_as(school.s, NODE_ROLE_DSL, file, &r, &p), BT_EDUP,
+               "on its way there already, as start would say");
 }

@@ -8,28 +8,18 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "crdt/err.h"
 #include "node/parties.h"
-#include "web/apikit.h"
 #include "node/users.h"
+#include "web/apikit.h"
 
-static party la, school, mash, other;
 
 static void start(void)
 {
-
   parties_open(&la, &school, &mash, &other);
   cr_assert_eq(node_user_add(school.s, "dsl.jones", "oak pass 1", 10, NODE_ROLE_DSL), BT_OK);
   cr_assert_eq(node_user_add(school.s, "staff.ali", "ali pass 1", 10, NODE_ROLE_STAFF), BT_OK);
@@ -37,42 +27,7 @@ static void start(void)
   apikit_start(school.dir);
 }
 
-static void stop(void)
-{
-  apikit_stop();
-  parties_close(&la, &school, &mash, &other);
-}
-
-TestSuite(web_api, .init = start, .fini = stop);
-
-/* ---- a small HTTP client ---------------------------------------------------------- */
-
-
-/* Signs user in; the cookie and CSRF token into cookie/csrf (64 bytes). */
-static int sign_in(const char *user, const char *pass, char *cookie, char *csrf)
-{
-  char extra[160], body[200];
-  const char *c, *t;
-  int st;
-
-  snprintf(extra, sizeof extra, "Origin: %s\r\nContent-Type: application/json\r\n", origin);
-  snprintf(body, sizeof body, "{\"user\": \"%s\", \"passphrase\": \"%s\"}", user, pass);
-  if ((st = req("POST", "/api/login", extra, body)) != 200)
-    return st;
-  cr_assert((c = strstr(resp, "Set-Cookie: baton_session=")), "%s", resp);
-  sscanf(c + strlen("Set-Cookie: "), "%63[^;]", cookie);
-  cr_assert((t = strstr(body_of(), "\"csrf\":\"")));
-  sscanf(t + 8, "%63[^\"]", csrf);
-  return st;
-}
-
-static int get_as(const char *cookie, const char *path)
-{
-  char extra[200];
-
-  snprintf(extra, sizeof extra, "Cookie: %s\r\n", cookie);
-  return req("GET", path, extra, NULL);
-}
+TestSuite(web_api, .init = start, .fini = apikit_close);
 
 /* ---- tests ---------------------------------------------------------------------- */
 
@@ -96,38 +51,39 @@ Test(web_api, pages_are_embedded_and_carry_the_security_headers)
 
 Test(web_api, sign_in_gives_an_httponly_strict_cookie_and_sign_out_ends_it)
 {
-  char cookie[64], csrf[64], extra[300];
+  apikit_who w, nonsense = {"baton_session=nonsense", ""};
+  char extra[300];
 
-  cr_assert_eq(get_as("baton_session=nonsense", "/api/me"), 401);
-  cr_assert_eq(sign_in("dsl.jones", "wrong", cookie, csrf), 401);
+  cr_assert_eq(apikit_get(&nonsense, "/api/me"), 401);
+  cr_assert_eq(apikit_login("dsl.jones", "wrong", &w), 401);
   cr_assert(strstr(body_of(), "wrong user name or passphrase"), "%s", resp);
-  cr_assert_eq(sign_in("nobody", "whatever", cookie, csrf), 401, "unknown users look the same");
+  cr_assert_eq(apikit_login("nobody", "whatever", &w), 401, "unknown users look the same");
   cr_assert_eq(req("POST", "/api/login", "Origin: http://127.0.0.1:1\r\n",
                    "{\"user\":\"dsl.jones\",\"passphrase\":\"oak pass 1\"}"), 403,
                "a sign-in from another origin");
   cr_assert_eq(req("POST", "/api/login", "", "{\"user\":\"dsl.jones\",\"passphrase\":\"oak pass 1\"}"),
                403, "no Origin or Referer");
-  cr_assert_eq(sign_in("dsl.jones", "oak pass 1", cookie, csrf), 200, "%s", resp);
+  cr_assert_eq(apikit_login("dsl.jones", "oak pass 1", &w), 200, "%s", resp);
   cr_assert(header_has("Set-Cookie", "HttpOnly"));
   cr_assert(header_has("Set-Cookie", "SameSite=Strict"));
-  cr_assert_eq(get_as(cookie, "/api/me"), 200);
+  cr_assert_eq(apikit_get(&w, "/api/me"), 200);
   cr_assert(strstr(body_of(), "\"role\":\"dsl\""), "%s", body_of());
 
   /* Sign-out is a state change: CSRF token and same origin. */
-  snprintf(extra, sizeof extra, "Cookie: %s\r\nOrigin: %s\r\n", cookie, origin);
+  snprintf(extra, sizeof extra, "Cookie: %s\r\nOrigin: %s\r\n", w.cookie, origin);
   cr_assert_eq(req("POST", "/api/logout", extra, NULL), 403, "no CSRF token");
-  snprintf(extra, sizeof extra, "Cookie: %s\r\nOrigin: %s\r\nX-CSRF-Token: %.42sX\r\n", cookie,
-           origin, csrf);
+  snprintf(extra, sizeof extra, "Cookie: %s\r\nOrigin: %s\r\nX-CSRF-Token: %.42sX\r\n", w.cookie,
+           origin, w.csrf);
   cr_assert_eq(req("POST", "/api/logout", extra, NULL), 403, "a wrong CSRF token");
   snprintf(extra, sizeof extra, "Cookie: %s\r\nOrigin: http://evil.example\r\nX-CSRF-Token: %s\r\n",
-           cookie, csrf);
+           w.cookie, w.csrf);
   cr_assert_eq(req("POST", "/api/logout", extra, NULL), 403, "another origin");
-  cr_assert_eq(get_as(cookie, "/api/me"), 200, "refused requests changed nothing");
-  snprintf(extra, sizeof extra, "Cookie: %s\r\nOrigin: %s\r\nX-CSRF-Token: %s\r\n", cookie,
-           origin, csrf);
+  cr_assert_eq(apikit_get(&w, "/api/me"), 200, "refused requests changed nothing");
+  snprintf(extra, sizeof extra, "Cookie: %s\r\nOrigin: %s\r\nX-CSRF-Token: %s\r\n", w.cookie,
+           origin, w.csrf);
   cr_assert_eq(req("POST", "/api/logout", extra, NULL), 200, "%s", resp);
   cr_assert(header_has("Set-Cookie", "Max-Age=0"));
-  cr_assert_eq(get_as(cookie, "/api/me"), 401, "the session is over");
+  cr_assert_eq(apikit_get(&w, "/api/me"), 401, "the session is over");
 }
 
 Test(web_api, the_host_header_must_name_this_server)
@@ -143,33 +99,33 @@ Test(web_api, the_host_header_must_name_this_server)
 
 Test(web_api, each_role_gets_only_what_node_allows)
 {
-  char dsl[64], staff[64], gov[64], csrf[64];
+  apikit_who dsl, staff, gov;
 
-  cr_assert_eq(sign_in("dsl.jones", "oak pass 1", dsl, csrf), 200);
-  cr_assert_eq(sign_in("staff.ali", "ali pass 1", staff, csrf), 200);
-  cr_assert_eq(sign_in("gov.bea", "bea pass 1", gov, csrf), 200);
-  cr_assert_eq(get_as(dsl, "/api/transfers"), 200);
-  cr_assert_eq(get_as(dsl, "/api/counts"), 200);
-  cr_assert_eq(get_as(gov, "/api/counts"), 200, "governors see counts");
-  cr_assert_eq(get_as(gov, "/api/transfers"), 200, "and transfer timeliness");
-  cr_assert_eq(get_as(staff, "/api/counts"), 403, "staff see no counts");
-  cr_assert_eq(get_as(staff, "/api/transfers"), 403, "nor transfers");
-  cr_assert_eq(get_as(staff, "/api/me"), 200);
-  cr_assert_eq(get_as(dsl, "/api/nothing"), 404);
+  cr_assert_eq(apikit_login("dsl.jones", "oak pass 1", &dsl), 200);
+  cr_assert_eq(apikit_login("staff.ali", "ali pass 1", &staff), 200);
+  cr_assert_eq(apikit_login("gov.bea", "bea pass 1", &gov), 200);
+  cr_assert_eq(apikit_get(&dsl, "/api/transfers"), 200);
+  cr_assert_eq(apikit_get(&dsl, "/api/counts"), 200);
+  cr_assert_eq(apikit_get(&gov, "/api/counts"), 200, "governors see counts");
+  cr_assert_eq(apikit_get(&gov, "/api/transfers"), 200, "and transfer timeliness");
+  cr_assert_eq(apikit_get(&staff, "/api/counts"), 403, "staff see no counts");
+  cr_assert_eq(apikit_get(&staff, "/api/transfers"), 403, "nor transfers");
+  cr_assert_eq(apikit_get(&staff, "/api/me"), 200);
+  cr_assert_eq(apikit_get(&dsl, "/api/nothing"), 404);
   cr_assert_eq(req("GET", "/api/counts", "", NULL), 401, "no session");
 }
 
 Test(web_api, sign_in_is_rate_limited_per_address)
 {
-  char cookie[64], csrf[64];
+  apikit_who w;
   int st = 0, tries = 0;
 
-  while (tries < 20 && (st = sign_in("nobody", "guess", cookie, csrf)) == 401)
+  while (tries < 20 && (st = apikit_login("nobody", "guess", &w)) == 401)
     tries++;
   cr_assert_eq(st, 429, "after %d wrong tries: %d", tries, st);
   cr_assert_eq(tries, 10, "ten tries are allowed in the window");
   cr_assert(header_has("Retry-After", NULL));
-  cr_assert_eq(sign_in("dsl.jones", "oak pass 1", cookie, csrf), 429,
+  cr_assert_eq(apikit_login("dsl.jones", "oak pass 1", &w), 429,
                "even the right passphrase waits");
 }
 

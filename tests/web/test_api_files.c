@@ -15,46 +15,26 @@
  * The store is prepared in-process (tests/node/parties.h): Oak Primary
  * holds two files, Amy Bell (a chronology note) and Ben Cole, whose plan
  * status the school and the MASH (granted write rights) wrote at the same
- * time. The fixture and the HTTP client are copied from test_api.c. */
+ * time. The fixture and the HTTP client are tests/web/apikit.h. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "crdt/body.h"
 #include "crdt/err.h"
 #include "node/parties.h"
-#include "web/apikit.h"
 #include "node/share.h"
 #include "node/sync.h"
 #include "node/users.h"
+#include "web/apikit.h"
 
-static party la, school, mash, other;
 static uint8_t amy[CRDT_FILE_LEN], ben[CRDT_FILE_LEN];
 static char amy_hex[2 * CRDT_FILE_LEN + 1], ben_hex[2 * CRDT_FILE_LEN + 1];
-
-static const struct { const char *name, *pass; node_role role; } USERS[] = {
-  {"dsl.jones", "pass dsl.jones", NODE_ROLE_DSL},
-  {"dep.kay", "pass dep.kay", NODE_ROLE_DEPUTY},
-  {"staff.ali", "pass staff.ali", NODE_ROLE_STAFF},
-  {"head.may", "pass head.may", NODE_ROLE_HEAD},
-  {"gov.bea", "pass gov.bea", NODE_ROLE_GOVERNOR},
-  {"aud.cy", "pass aud.cy", NODE_ROLE_AUDITOR},
-  {"staff.bo", "pass staff.bo", NODE_ROLE_STAFF},
-};
-#define NUSERS (sizeof USERS / sizeof USERS[0])
 
 /* Ben Cole's file with plan status "cin" (the MASH) and "lac" (the school),
  * written concurrently. */
@@ -63,30 +43,15 @@ static void conflicting_file(void)
   crdt_fieldval fv[] = {{CRDT_FS_GIVEN, BT_STR("Ben")}, {CRDT_FS_FAMILY, BT_STR("Cole")},
                         {CRDT_FS_DOB, BT_STR("2015-07-08")}, {CRDT_FS_PLAN, BT_STR("cp")}};
   crdt_fieldval cin = {CRDT_FS_PLAN, BT_STR("cin")}, lac = {CRDT_FS_PLAN, BT_STR("lac")};
-  crdt_body b = {.type = CRDT_OP_FILE_CREATE, .known = 1};
-  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_WRITE, CRDT_HISTORY_ALL);
-  crdt_id id;
 
-  b.u.fields = (crdt_fields){fv, 4};
-  cr_assert_eq(node_file_create_as(school.s, "dsl.jones", NODE_ROLE_DSL, &b, ben, NULL), BT_OK);
-  cr_assert_eq(node_grant_as(school.s, "dsl.jones", NODE_ROLE_DSL, ben, &g, &id), BT_OK);
-  party_sync(&school, &mash, ben);
-  b = (crdt_body){.type = CRDT_OP_FIELD_SET, .known = 1};
-  b.u.fields = (crdt_fields){&cin, 1};
-  cr_assert_eq(node_author_as(mash.s, "mash.duty", NODE_ROLE_DSL, ben, &b, &id), BT_OK);
-  b.u.fields = (crdt_fields){&lac, 1};
-  cr_assert_eq(node_author_as(school.s, "dsl.jones", NODE_ROLE_DSL, ben, &b, &id), BT_OK);
-  party_sync(&mash, &school, ben);
+  apikit_conflicting_file(fv, 4, &cin, &lac, 1, ben);
 }
 
 static void start(void)
 {
   crdt_id id;
 
-  parties_open(&la, &school, &mash, &other);
-  for (size_t i = 0; i < NUSERS; i++)
-    cr_assert_eq(node_user_add(school.s, USERS[i].name, USERS[i].pass, strlen(USERS[i].pass),
-                               USERS[i].role), BT_OK);
+  apikit_open();
   party_new_file(&school, amy);
   cr_assert_eq(party_note(&school, amy, "Phoned the parents", &id), BT_OK);
   conflicting_file();
@@ -95,94 +60,15 @@ static void start(void)
   apikit_start(school.dir);
 }
 
-static void stop(void)
-{
-  apikit_stop();
-  parties_close(&la, &school, &mash, &other);
-}
+TestSuite(web_api_files, .init = start, .fini = apikit_close);
 
-TestSuite(web_api_files, .init = start, .fini = stop);
-
-/* ---- a small HTTP client (as test_api.c) ---------------------------------------- */
-
-
-/* The reply's JSON (the caller frees it). */
-static json_t *reply_json(void)
-{
-  json_error_t je;
-  json_t *j = json_loads(body_of(), 0, &je);
-
-  cr_assert_not_null(j, "not JSON: %s", resp);
-  return j;
-}
-
-typedef struct {
-  char cookie[64], csrf[64];
-} who;
-
-static who sign_in(const char *user)
-{
-  char extra[160], body[200];
-  const char *pass = NULL, *c, *t;
-  who w;
-
-  for (size_t i = 0; i < NUSERS; i++)
-    if (strcmp(USERS[i].name, user) == 0)
-      pass = USERS[i].pass;
-  cr_assert_not_null(pass);
-  snprintf(extra, sizeof extra, "Origin: %s\r\nContent-Type: application/json\r\n", origin);
-  snprintf(body, sizeof body, "{\"user\": \"%s\", \"passphrase\": \"%s\"}", user, pass);
-  cr_assert_eq(req("POST", "/api/login", extra, body), 200, "%s", resp);
-  cr_assert((c = strstr(resp, "Set-Cookie: baton_session=")), "%s", resp);
-  sscanf(c + strlen("Set-Cookie: "), "%63[^;]", w.cookie);
-  cr_assert((t = strstr(body_of(), "\"csrf\":\"")));
-  sscanf(t + 8, "%63[^\"]", w.csrf);
-  return w;
-}
-
-static int get_as(const who *w, const char *path)
-{
-  char extra[200];
-
-  snprintf(extra, sizeof extra, "Cookie: %s\r\n", w->cookie);
-  return req("GET", path, extra, NULL);
-}
-
-static int post_as(const who *w, const char *path, const char *body)
-{
-  char extra[400];
-
-  snprintf(extra, sizeof extra,
-           "Cookie: %s\r\nOrigin: %s\r\nX-CSRF-Token: %s\r\nContent-Type: application/json\r\n",
-           w->cookie, origin, w->csrf);
-  return req("POST", path, extra, body);
-}
-
-static const char *path_of(const char *fmt, const char *hex)
-{
-  static char p[256];
-
-  snprintf(p, sizeof p, fmt, hex);
-  return p;
-}
+/* ---- helpers ------------------------------------------------------------------------ */
 
 #define FILE_PATH(hex) path_of("/api/files/%s", hex)
 #define CONCERNS(hex) path_of("/api/files/%s/concerns", hex)
 
 /* Ops the school's store holds for a file, read in-process. */
-static uint64_t ops(const uint8_t *file)
-{
-  uint64_t c = 0;
-  uint8_t sum[32];
-
-  cr_assert_eq(node_sync_file_state(school.s, file, &c, sum), BT_OK);
-  return c;
-}
-
-static const char *jstr(const json_t *o, const char *key)
-{
-  return json_string_value(json_object_get(o, key));
-}
+#define ops(file) apikit_ops(school.s, file)
 
 /* The entries of a GET /api/files/ID reply of this type. */
 static size_t count_type(const json_t *doc, const char *type)
@@ -209,14 +95,14 @@ Test(web_api_files, each_role_against_each_call)
   const char *concern = "{\"facts\": \"Arrived without a coat in the snow\"}";
 
   for (size_t i = 0; i < sizeof WANT / sizeof WANT[0]; i++) {
-    who w = sign_in(WANT[i].user);
+    apikit_who w = apikit_as(WANT[i].user);
     uint64_t before = ops(amy);
     json_t *j;
-    cr_assert_eq(get_as(&w, "/api/files"), WANT[i].list, "%s: %s", WANT[i].user, resp);
-    cr_assert_eq(get_as(&w, FILE_PATH(amy_hex)), WANT[i].show, "%s: %s", WANT[i].user, resp);
-    cr_assert_eq(post_as(&w, CONCERNS(amy_hex), concern), WANT[i].log, "%s: %s", WANT[i].user,
+    cr_assert_eq(apikit_get(&w, "/api/files"), WANT[i].list, "%s: %s", WANT[i].user, resp);
+    cr_assert_eq(apikit_get(&w, FILE_PATH(amy_hex)), WANT[i].show, "%s: %s", WANT[i].user, resp);
+    cr_assert_eq(apikit_post(&w, CONCERNS(amy_hex), concern), WANT[i].log, "%s: %s", WANT[i].user,
                  resp);
-    j = reply_json();
+    j = apikit_json();
     if (WANT[i].log == 201) {
       cr_assert_eq(ops(amy), before + 1, "%s: one op", WANT[i].user);
       cr_assert_eq(json_string_length(json_object_get(j, "id")), 64);
@@ -242,12 +128,12 @@ Test(web_api_files, each_role_against_each_call)
 
 Test(web_api_files, the_list_gives_front_sheet_summaries_with_the_conflict_flag)
 {
-  who dsl = sign_in("dsl.jones");
+  apikit_who dsl = apikit_as("dsl.jones");
   json_t *doc, *f, *a = NULL, *b = NULL, *plan;
   size_t i;
 
-  cr_assert_eq(get_as(&dsl, "/api/files"), 200, "%s", resp);
-  doc = reply_json();
+  cr_assert_eq(apikit_get(&dsl, "/api/files"), 200, "%s", resp);
+  doc = apikit_json();
   cr_assert_eq(json_array_size(json_object_get(doc, "files")), 2, "%s", body_of());
   json_array_foreach(json_object_get(doc, "files"), i, f) {
     if (strcmp(jstr(f, "id"), amy_hex) == 0)
@@ -271,19 +157,19 @@ Test(web_api_files, the_list_gives_front_sheet_summaries_with_the_conflict_flag)
               (strcmp(p0, "lac") == 0 && strcmp(p1, "cin") == 0), "%s", body_of());
   }
   json_decref(doc);
-  who dep = sign_in("dep.kay");
-  cr_assert_eq(get_as(&dep, "/api/files"), 200, "deputies list files too");
+  apikit_who dep = apikit_as("dep.kay");
+  cr_assert_eq(apikit_get(&dep, "/api/files"), 200, "deputies list files too");
   cr_assert_eq(req("HEAD", "/api/files", "", NULL), 401);
 }
 
 Test(web_api_files, a_file_shows_every_value_of_a_conflict_with_its_write)
 {
-  who dsl = sign_in("dsl.jones");
+  apikit_who dsl = apikit_as("dsl.jones");
   json_t *doc, *c, *vals;
   const char *v0, *v1;
 
-  cr_assert_eq(get_as(&dsl, FILE_PATH(ben_hex)), 200, "%s", resp);
-  doc = reply_json();
+  cr_assert_eq(apikit_get(&dsl, FILE_PATH(ben_hex)), 200, "%s", resp);
+  doc = apikit_json();
   cr_assert_str_eq(jstr(doc, "id"), ben_hex);
   cr_assert_str_eq(jstr(json_object_get(doc, "front"), "given_name"), "Ben");
   cr_assert(json_is_array(json_object_get(json_object_get(doc, "front"), "plan_status")));
@@ -303,7 +189,7 @@ Test(web_api_files, a_file_shows_every_value_of_a_conflict_with_its_write)
 
 Test(web_api_files, staff_log_a_concern_and_see_only_their_own_while_a_dsl_sees_all)
 {
-  who ali = sign_in("staff.ali"), bo = sign_in("staff.bo"), dsl = sign_in("dsl.jones");
+  apikit_who ali = apikit_as("staff.ali"), bo = apikit_as("staff.bo"), dsl = apikit_as("dsl.jones");
   const char *body =
     "{\"incident_at\": \"2026-03-02T09:15\", \"reason\": \"Bruise seen\", "
     "\"facts\": \"A bruise on the left arm\\nseen at 9:15\", \"where\": \"Classroom 3\", "
@@ -316,17 +202,17 @@ Test(web_api_files, staff_log_a_concern_and_see_only_their_own_while_a_dsl_sees_
   crdt_body b = {.type = CRDT_OP_REVIEW, .known = 1};
   crdt_id rid;
 
-  cr_assert_eq(post_as(&ali, CONCERNS(amy_hex), body), 201, "%s", resp);
+  cr_assert_eq(apikit_post(&ali, CONCERNS(amy_hex), body), 201, "%s", resp);
   cr_assert(header_has("Content-Type", "application/json"));
-  doc = reply_json();
+  doc = apikit_json();
   snprintf(concern, sizeof concern, "%s", jstr(doc, "id"));
   cr_assert_str_eq(jstr(doc, "type"), "concern");
   json_decref(doc);
   cr_assert_eq(ops(amy), before + 1);
 
   /* staff.ali sees the concern and nothing else: no front sheet. */
-  cr_assert_eq(get_as(&ali, FILE_PATH(amy_hex)), 200, "%s", resp);
-  doc = reply_json();
+  cr_assert_eq(apikit_get(&ali, FILE_PATH(amy_hex)), 200, "%s", resp);
+  doc = apikit_json();
   cr_assert(json_is_null(json_object_get(doc, "front")), "%s", body_of());
   cr_assert(json_is_null(json_object_get(doc, "tags")));
   cr_assert_eq(json_array_size(json_object_get(doc, "entries")), 1, "%s", body_of());
@@ -348,8 +234,8 @@ Test(web_api_files, staff_log_a_concern_and_see_only_their_own_while_a_dsl_sees_
   json_decref(doc);
 
   /* Another member of staff sees none of it. */
-  cr_assert_eq(get_as(&bo, FILE_PATH(amy_hex)), 200, "%s", resp);
-  doc = reply_json();
+  cr_assert_eq(apikit_get(&bo, FILE_PATH(amy_hex)), 200, "%s", resp);
+  doc = apikit_json();
   cr_assert_eq(json_array_size(json_object_get(doc, "entries")), 0, "%s", body_of());
   json_decref(doc);
   cr_assert_null(strstr(body_of(), "bruise"));
@@ -361,8 +247,8 @@ Test(web_api_files, staff_log_a_concern_and_see_only_their_own_while_a_dsl_sees_
                0);
   cr_assert_eq(node_author_as(school.s, "dsl.jones", NODE_ROLE_DSL, amy, &b, &rid), BT_OK);
   sodium_bin2hex(review, sizeof review, rid.b, CRDT_ID_LEN);
-  cr_assert_eq(get_as(&dsl, FILE_PATH(amy_hex)), 200, "%s", resp);
-  doc = reply_json();
+  cr_assert_eq(apikit_get(&dsl, FILE_PATH(amy_hex)), 200, "%s", resp);
+  doc = apikit_json();
   cr_assert_str_eq(jstr(json_object_get(doc, "front"), "given_name"), "Amy");
   cr_assert_eq(json_array_size(json_object_get(doc, "conflicts")), 0);
   cr_assert_eq(count_type(doc, "chronology"), 1, "%s", body_of());
@@ -390,15 +276,15 @@ Test(web_api_files, staff_log_a_concern_and_see_only_their_own_while_a_dsl_sees_
   }
   json_decref(doc);
   /* And staff.ali still sees only the concern, not the review. */
-  cr_assert_eq(get_as(&ali, FILE_PATH(amy_hex)), 200);
-  doc = reply_json();
+  cr_assert_eq(apikit_get(&ali, FILE_PATH(amy_hex)), 200);
+  doc = apikit_json();
   cr_assert_eq(json_array_size(json_object_get(doc, "entries")), 1);
   json_decref(doc);
 }
 
 Test(web_api_files, file_ids_wrong_length_non_hex_or_unknown_are_404)
 {
-  who dsl = sign_in("dsl.jones"), ali = sign_in("staff.ali");
+  apikit_who dsl = apikit_as("dsl.jones"), ali = apikit_as("staff.ali");
   char upper[33];
   const char *bad[] = {
     "00", "", "0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdef0",
@@ -409,35 +295,35 @@ Test(web_api_files, file_ids_wrong_length_non_hex_or_unknown_are_404)
   uint64_t before = ops(amy);
 
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    cr_assert_eq(get_as(&dsl, FILE_PATH(bad[i])), 404, "[%zu] %s", i, resp);
-    cr_assert_eq(get_as(&ali, FILE_PATH(bad[i])), 404, "[%zu] staff: %s", i, resp);
-    cr_assert_eq(post_as(&ali, CONCERNS(bad[i]), "{\"facts\": \"x\"}"), 404, "[%zu] %s", i,
+    cr_assert_eq(apikit_get(&dsl, FILE_PATH(bad[i])), 404, "[%zu] %s", i, resp);
+    cr_assert_eq(apikit_get(&ali, FILE_PATH(bad[i])), 404, "[%zu] staff: %s", i, resp);
+    cr_assert_eq(apikit_post(&ali, CONCERNS(bad[i]), "{\"facts\": \"x\"}"), 404, "[%zu] %s", i,
                  resp);
   }
   cr_assert_eq(ops(amy), before);
   for (size_t i = 0; i < 32; i++)
     upper[i] = (char)(amy_hex[i] >= 'a' ? amy_hex[i] - 32 : amy_hex[i]);
   upper[32] = 0;
-  cr_assert_eq(get_as(&dsl, FILE_PATH(upper)), 200, "either case: %s", resp);
-  cr_assert_eq(get_as(&dsl, path_of("/api/files/%s/other", amy_hex)), 404);
-  cr_assert_eq(get_as(&dsl, path_of("/api/files/%s/", amy_hex)), 404);
+  cr_assert_eq(apikit_get(&dsl, FILE_PATH(upper)), 200, "either case: %s", resp);
+  cr_assert_eq(apikit_get(&dsl, path_of("/api/files/%s/other", amy_hex)), 404);
+  cr_assert_eq(apikit_get(&dsl, path_of("/api/files/%s/", amy_hex)), 404);
   /* Known paths with the wrong method: 405 and Allow. */
-  cr_assert_eq(post_as(&dsl, FILE_PATH(amy_hex), "{}"), 405, "%s", resp);
+  cr_assert_eq(apikit_post(&dsl, FILE_PATH(amy_hex), "{}"), 405, "%s", resp);
   cr_assert(header_has("Allow", "GET"));
-  cr_assert_eq(get_as(&dsl, CONCERNS(amy_hex)), 405, "%s", resp);
+  cr_assert_eq(apikit_get(&dsl, CONCERNS(amy_hex)), 405, "%s", resp);
   cr_assert(header_has("Allow", "POST"));
   cr_assert_eq(ops(amy), before);
   /* A governor learns nothing about which files exist: 403 either way. */
-  who gov = sign_in("gov.bea");
-  cr_assert_eq(get_as(&gov, FILE_PATH(amy_hex)), 403);
-  cr_assert_eq(get_as(&gov, FILE_PATH("0123456789abcdef0123456789abcdef")), 403);
+  apikit_who gov = apikit_as("gov.bea");
+  cr_assert_eq(apikit_get(&gov, FILE_PATH(amy_hex)), 403);
+  cr_assert_eq(apikit_get(&gov, FILE_PATH("0123456789abcdef0123456789abcdef")), 403);
 }
 
 /* ---- refusals when logging a concern ------------------------------------------------ */
 
 Test(web_api_files, csrf_or_origin_missing_is_403_with_nothing_stored)
 {
-  who ali = sign_in("staff.ali");
+  apikit_who ali = apikit_as("staff.ali");
   char extra[400];
   const char *body = "{\"facts\": \"" MARK "\"}";
   uint64_t before = ops(amy);
@@ -454,13 +340,13 @@ Test(web_api_files, csrf_or_origin_missing_is_403_with_nothing_stored)
   cr_assert_eq(req("POST", CONCERNS(amy_hex), extra, body), 403, "another origin: %s", resp);
   cr_assert_null(strstr(resp, MARK));
   cr_assert_eq(ops(amy), before, "nothing stored");
-  cr_assert_eq(post_as(&ali, CONCERNS(amy_hex), body), 201, "with both: %s", resp);
+  cr_assert_eq(apikit_post(&ali, CONCERNS(amy_hex), body), 201, "with both: %s", resp);
   cr_assert_eq(ops(amy), before + 1);
 }
 
 Test(web_api_files, bad_bodies_are_400_naming_fields_never_echoing_text)
 {
-  who ali = sign_in("staff.ali");
+  apikit_who ali = apikit_as("staff.ali");
   static const struct { const char *body, *says; } BAD[] = {
     {"{\"facts\": \"" MARK "\"", "not valid JSON"},
     {"not json " MARK, "not valid JSON"},
@@ -494,8 +380,8 @@ Test(web_api_files, bad_bodies_are_400_naming_fields_never_echoing_text)
 
   for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
     json_t *j;
-    cr_assert_eq(post_as(&ali, CONCERNS(amy_hex), BAD[i].body), 400, "[%zu] %s", i, resp);
-    j = reply_json();
+    cr_assert_eq(apikit_post(&ali, CONCERNS(amy_hex), BAD[i].body), 400, "[%zu] %s", i, resp);
+    j = apikit_json();
     cr_assert_not_null(strstr(jstr(j, "error"), BAD[i].says), "[%zu] %s", i, body_of());
     cr_assert_null(strstr(resp, MARK), "[%zu] echoed: %s", i, resp);
     cr_assert_null(strstr(resp, "dad hit"), "[%zu] echoed: %s", i, resp);
@@ -503,8 +389,8 @@ Test(web_api_files, bad_bodies_are_400_naming_fields_never_echoing_text)
     cr_assert_eq(ops(amy), before, "[%zu] nothing stored", i);
   }
   /* Unknown fields are all named, with the fields there are. */
-  cr_assert_eq(post_as(&ali, CONCERNS(amy_hex), "{\"facts\": \"x\", \"mood\": 1, \"colour\": 2}"),
-               400);
+  cr_assert_eq(
+    apikit_post(&ali, CONCERNS(amy_hex), "{\"facts\": \"x\", \"mood\": 1, \"colour\": 2}"), 400);
   cr_assert_not_null(strstr(body_of(), "mood, colour"), "%s", body_of());
   cr_assert_not_null(strstr(body_of(), "incident_at"), "%s", body_of());
   cr_assert_not_null(strstr(body_of(), "child_words"), "%s", body_of());
@@ -513,7 +399,7 @@ Test(web_api_files, bad_bodies_are_400_naming_fields_never_echoing_text)
 
 Test(web_api_files, oversized_bodies_are_413_with_nothing_stored)
 {
-  who ali = sign_in("staff.ali");
+  apikit_who ali = apikit_as("staff.ali");
   size_t big = 300 * 1024, huge = (1 << 20) + 16;
   char *body = malloc(huge + 64);
   uint64_t before = ops(amy);
@@ -522,27 +408,27 @@ Test(web_api_files, oversized_bodies_are_413_with_nothing_stored)
   strcpy(body, "{\"facts\": \"");
   memset(body + strlen(body), 'a', big);
   strcpy(body + 11 + big, "\"}");
-  cr_assert_eq(post_as(&ali, CONCERNS(amy_hex), body), 413, "%.300s", resp);
+  cr_assert_eq(apikit_post(&ali, CONCERNS(amy_hex), body), 413, "%.300s", resp);
   /* A field past its schema limit (16 KiB of text). */
   strcpy(body, "{\"facts\": \"");
   memset(body + 11, 'a', 17000);
   strcpy(body + 11 + 17000, "\"}");
-  cr_assert_eq(post_as(&ali, CONCERNS(amy_hex), body), 400, "%.300s", resp);
+  cr_assert_eq(apikit_post(&ali, CONCERNS(amy_hex), body), 400, "%.300s", resp);
   cr_assert_not_null(strstr(body_of(), "facts must be text, at most 16384 bytes"), "%s",
                      body_of());
   /* Over the server's body limit: the parser says 413 before the call runs. */
   strcpy(body, "{\"facts\": \"");
   memset(body + 11, 'a', huge);
   strcpy(body + 11 + huge, "\"}");
-  cr_assert_eq(post_as(&ali, CONCERNS(amy_hex), body), 413, "%.300s", resp);
+  cr_assert_eq(apikit_post(&ali, CONCERNS(amy_hex), body), 413, "%.300s", resp);
   free(body);
   cr_assert_eq(ops(amy), before, "nothing stored");
-  cr_assert_eq(post_as(&ali, CONCERNS(amy_hex), "{\"facts\": \"still works\"}"), 201);
+  cr_assert_eq(apikit_post(&ali, CONCERNS(amy_hex), "{\"facts\": \"still works\"}"), 201);
 }
 
 Test(web_api_files, the_author_and_time_may_be_given_and_times_take_each_form)
 {
-  who ali = sign_in("staff.ali");
+  apikit_who ali = apikit_as("staff.ali");
   const char *forms[] = {"2026-03-02T09:15", "2026-03-02T09:15:30", "2026-03-02T09:15:30Z"};
   json_t *doc, *f;
 
@@ -550,14 +436,14 @@ Test(web_api_files, the_author_and_time_may_be_given_and_times_take_each_form)
     char body[200];
     snprintf(body, sizeof body, "{\"facts\": \"form %zu\", \"incident_at\": \"%s\"}", i,
              forms[i]);
-    cr_assert_eq(post_as(&ali, CONCERNS(amy_hex), body), 201, "%s: %s", forms[i], resp);
+    cr_assert_eq(apikit_post(&ali, CONCERNS(amy_hex), body), 201, "%s: %s", forms[i], resp);
   }
-  cr_assert_eq(post_as(&ali, CONCERNS(amy_hex),
+  cr_assert_eq(apikit_post(&ali, CONCERNS(amy_hex),
                        "{\"facts\": \"on paper first\", \"written_at\": \"2026-03-01T16:00\", "
                        "\"author_name\": \"Ann Ali\", \"author_role\": \"teaching assistant\"}"),
                201, "%s", resp);
-  cr_assert_eq(get_as(&ali, FILE_PATH(amy_hex)), 200);
-  doc = reply_json();
+  cr_assert_eq(apikit_get(&ali, FILE_PATH(amy_hex)), 200);
+  doc = apikit_json();
   cr_assert_eq(json_array_size(json_object_get(doc, "entries")), 4, "%s", body_of());
   f = NULL;
   {

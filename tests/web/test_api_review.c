@@ -1,85 +1,55 @@
 /* tests/web/test_api_review.c: defects found reviewing the web UI's server
  * (web/server.c, web/app.c) against a real batond. Each test is named after
  * the defect, says what is wrong and what should happen, and FAILS on the
- * code as reviewed. The fixture and the small HTTP client are copied from
- * tests/web/test_api.c. Some tests wait out the server's timeouts (10 s
- * head, 30 s idle) and take up to a minute. */
+ * code as reviewed. The fixture and the HTTP client are tests/web/apikit.h;
+ * the slow tests keep their own sender and reader here. Some tests wait
+ * out the server's timeouts (10 s head, 30 s idle) and take up to a
+ * minute. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crdt/err.h"
 #include "node/parties.h"
 #include "node/users.h"
+#include "web/apikit.h"
 
 #define MEM_USER "mem.test"
 #define MEM_PASS "Quokka-Marmalade-93817-zx" /* unique: searched for in batond's memory */
 
-static party la, school, mash, other;
-static pid_t daemon_pid;
-static int port;
-static int v6; /* the IPv6 suite: batond on [2001:db8::1] in a network namespace */
-static char origin[96], hostport[96], logpath[128];
 
-static void start_with(const char *web, const char *logprefix)
+/* Oak Primary's users, and batond serving the UI on web ("ADDR:0"). */
+static void start_with(const char *web)
 {
-  char line[512] = "";
-
   parties_open(&la, &school, &mash, &other);
   cr_assert_eq(node_user_add(school.s, "dsl.jones", "oak pass 1", 10, NODE_ROLE_DSL), BT_OK);
   cr_assert_eq(node_user_add(school.s, "staff.ali", "ali pass 1", 10, NODE_ROLE_STAFF), BT_OK);
   cr_assert_eq(node_user_add(school.s, MEM_USER, MEM_PASS, strlen(MEM_PASS), NODE_ROLE_STAFF),
                BT_OK);
-  snprintf(logpath, sizeof logpath, "%s/batond.log", school.dir);
-  fflush(NULL);
-  if ((daemon_pid = fork()) == 0) {
-    int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    dup2(fd, 2);
-    setenv("BATON_PASSPHRASE", "pw", 1);
-    execl(BATOND, BATOND, "--dir", school.dir, "--listen", "off", "--web", web, (char *)NULL);
-    _exit(127);
-  }
-  for (int i = 0; i < 250 && port == 0; i++) {
-    FILE *f = fopen(logpath, "r");
-    while (f && fgets(line, sizeof line, f))
-      if (strstr(line, logprefix))
-        port = atoi(strrchr(line, ':') + 1);
-    if (f)
-      fclose(f);
-    if (port == 0)
-      usleep(20000);
-  }
-  cr_assert_gt(port, 0, "batond did not serve the web UI");
+  apikit_start_at(school.dir, web);
 }
 
 static void start(void)
 {
-  start_with("127.0.0.1:0", "web UI on http://127.0.0.1:");
-  snprintf(origin, sizeof origin, "http://127.0.0.1:%d", port);
-  snprintf(hostport, sizeof hostport, "127.0.0.1:%d", port);
+  start_with("127.0.0.1:0");
 }
 
 /* A private network namespace (the test runs as root, or with user
- * namespaces) where lo carries 2001:db8::1, ::2 and ::3: one /64. */
+ * namespaces) where lo carries 2001:db8::1, ::2 and ::3: one /64. The
+ * client connects from ::2 (the suite's source address) unless a test
+ * names another. */
 static void start_v6(void)
 {
-  v6 = 1;
   if (unshare(CLONE_NEWNET) != 0)
     cr_skip_test("no network namespace: %s", strerror(errno));
   cr_assert_eq(system("ip link set lo up && "
@@ -87,50 +57,14 @@ static void start_v6(void)
                       "ip -6 addr add 2001:db8::2/64 dev lo nodad && "
                       "ip -6 addr add 2001:db8::3/64 dev lo nodad"),
                0);
-  start_with("[2001:db8::1]:0", "web UI on http://[2001:db8::1]:");
-  snprintf(origin, sizeof origin, "http://[2001:db8::1]:%d", port);
-  snprintf(hostport, sizeof hostport, "[2001:db8::1]:%d", port);
+  apikit_source = "2001:db8::2";
+  start_with("[2001:db8::1]:0");
 }
 
-static void stop(void)
-{
-  int st;
+TestSuite(web_review, .init = start, .fini = apikit_close);
+TestSuite(web_review_v6, .init = start_v6, .fini = apikit_close);
 
-  if (daemon_pid > 0) {
-    kill(daemon_pid, SIGTERM);
-    waitpid(daemon_pid, &st, 0);
-  }
-  parties_close(&la, &school, &mash, &other);
-}
-
-TestSuite(web_review, .init = start, .fini = stop);
-TestSuite(web_review_v6, .init = start_v6, .fini = stop);
-
-/* ---- a small HTTP client ---------------------------------------------------------- */
-
-static char resp[1 << 17];
-static const char *client_v6 = "2001:db8::2"; /* the IPv6 suite's source address */
-
-static int connect_ui(void)
-{
-  int fd;
-
-  if (v6) {
-    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
-    struct sockaddr_in6 me = {.sin6_family = AF_INET6};
-    fd = socket(AF_INET6, SOCK_STREAM, 0);
-    inet_pton(AF_INET6, "2001:db8::1", &a.sin6_addr);
-    inet_pton(AF_INET6, client_v6, &me.sin6_addr);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof me), 0, "bind %s", client_v6);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-  }
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  fd = socket(AF_INET, SOCK_STREAM, 0);
-  cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-  return fd;
-}
+/* ---- a slow client: sends and reads on a socket of its own ----------------------------- */
 
 static void send_all(int fd, const void *p, size_t len)
 {
@@ -160,67 +94,6 @@ static size_t read_all(int fd, int secs, int *eof)
   return got;
 }
 
-/* Sends raw bytes, reads the whole answer (until the server closes or 2 s
- * pass) into resp; returns the status code (0: no answer). */
-static int raw(const void *req, size_t len)
-{
-  int fd = connect_ui(), status = 0, eof;
-
-  send_all(fd, req, len);
-  read_all(fd, 2, &eof);
-  close(fd);
-  sscanf(resp, "HTTP/1.1 %d", &status);
-  return status;
-}
-
-/* One request with Connection: close. extra: more header lines, each
- * ending in \r\n (may be ""). */
-static int req(const char *method, const char *path, const char *extra, const char *body)
-{
-  static char buf[1 << 16];
-  int n = snprintf(buf, sizeof buf,
-                   "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%s"
-                   "Content-Length: %zu\r\n\r\n%s",
-                   method, path, hostport, extra, body ? strlen(body) : 0, body ? body : "");
-  return raw(buf, (size_t)n);
-}
-
-static const char *body_of(void)
-{
-  const char *b = strstr(resp, "\r\n\r\n");
-
-  return b ? b + 4 : "";
-}
-
-static int header_has(const char *name, const char *needle)
-{
-  char key[64];
-  const char *h;
-
-  snprintf(key, sizeof key, "\r\n%s: ", name);
-  if ((h = strstr(resp, key)) == NULL)
-    return 0;
-  h += strlen(key);
-  return needle == NULL || (strstr(h, needle) && strstr(h, needle) < strstr(h, "\r\n"));
-}
-
-static int sign_in(const char *user, const char *pass, char *cookie, char *csrf)
-{
-  char extra[200], body[200];
-  const char *c, *t;
-  int st;
-
-  snprintf(extra, sizeof extra, "Origin: %s\r\nContent-Type: application/json\r\n", origin);
-  snprintf(body, sizeof body, "{\"user\": \"%s\", \"passphrase\": \"%s\"}", user, pass);
-  if ((st = req("POST", "/api/login", extra, body)) != 200)
-    return st;
-  cr_assert((c = strstr(resp, "Set-Cookie: baton_session=")), "%s", resp);
-  sscanf(c + strlen("Set-Cookie: "), "%63[^;]", cookie);
-  cr_assert((t = strstr(body_of(), "\"csrf\":\"")));
-  sscanf(t + 8, "%63[^\"]", csrf);
-  return st;
-}
-
 /* How many times needle occurs in batond's writable memory (heap, anonymous
  * mappings, stacks), read through /proc/PID/mem (the test is its parent). */
 static int in_daemon_memory(const char *needle)
@@ -230,9 +103,9 @@ static int in_daemon_memory(const char *needle)
   int mem, hits = 0;
   size_t nl = strlen(needle);
 
-  snprintf(path, sizeof path, "/proc/%d/maps", (int)daemon_pid);
+  snprintf(path, sizeof path, "/proc/%d/maps", (int)apikit_pid());
   cr_assert((maps = fopen(path, "r")));
-  snprintf(path, sizeof path, "/proc/%d/mem", (int)daemon_pid);
+  snprintf(path, sizeof path, "/proc/%d/mem", (int)apikit_pid());
   cr_assert((mem = open(path, O_RDONLY)) >= 0, "%s", strerror(errno));
   while (fgets(line, sizeof line, maps)) {
     unsigned long lo, hi;
@@ -333,10 +206,10 @@ Test(web_review, slow_request_timeout_gets_no_408)
  * json_set_alloc_funcs, or not with jansson). */
 Test(web_review, passphrase_lingers_in_daemon_memory_after_sign_in)
 {
-  char cookie[64], csrf[64];
+  apikit_who w;
 
   cr_assert_eq(in_daemon_memory(MEM_PASS), 0, "before: the test's own setup");
-  cr_assert_eq(sign_in(MEM_USER, MEM_PASS, cookie, csrf), 200, "%s", resp);
+  cr_assert_eq(apikit_login(MEM_USER, MEM_PASS, &w), 200, "%s", resp);
   usleep(200000);
   cr_assert_eq(in_daemon_memory(MEM_PASS), 0,
                "the passphrase is still in batond's memory after the sign-in was answered "
@@ -353,11 +226,11 @@ Test(web_review, passphrase_lingers_in_daemon_memory_after_sign_in)
  * (until the browser sends it back). */
 Test(web_review, session_cookie_lingers_in_daemon_memory_after_sign_in)
 {
-  char cookie[64], csrf[64];
+  apikit_who w;
   const char *id;
 
-  cr_assert_eq(sign_in(MEM_USER, MEM_PASS, cookie, csrf), 200, "%s", resp);
-  cr_assert((id = strchr(cookie, '=')) && strlen(id + 1) == 43, "%s", cookie);
+  cr_assert_eq(apikit_login(MEM_USER, MEM_PASS, &w), 200, "%s", resp);
+  cr_assert((id = strchr(w.cookie, '=')) && strlen(id + 1) == 43, "%s", w.cookie);
   id++;
   usleep(200000);
   cr_assert_eq(in_daemon_memory(id), 0,
@@ -384,10 +257,11 @@ Test(web_review, api_405_has_no_allow_header)
  * wrong path. */
 Test(web_review, api_wrong_method_is_404_not_405)
 {
-  char cookie[64], csrf[64], extra[200];
+  apikit_who w;
+  char extra[200];
 
-  cr_assert_eq(sign_in("staff.ali", "ali pass 1", cookie, csrf), 200);
-  snprintf(extra, sizeof extra, "Cookie: %s\r\n", cookie);
+  cr_assert_eq(apikit_login("staff.ali", "ali pass 1", &w), 200);
+  snprintf(extra, sizeof extra, "Cookie: %s\r\n", w.cookie);
   cr_assert_eq(req("GET", "/api/logout", extra, NULL), 405, "GET /api/logout: %.40s", resp);
   cr_assert_eq(req("HEAD", "/api/me", extra, NULL), 200, "HEAD /api/me: %.40s", resp);
 }
@@ -402,15 +276,15 @@ Test(web_review, api_wrong_method_is_404_not_405)
  * the same /64. What should happen: 429 with Retry-After. */
 Test(web_review_v6, ipv6_rate_limit_is_per_address_not_per_64)
 {
-  char cookie[64], csrf[64];
+  apikit_who w;
   int st = 0, tries = 0;
 
-  client_v6 = "2001:db8::2";
-  while (tries < 20 && (st = sign_in("nobody", "guess", cookie, csrf)) == 401)
+  apikit_source = "2001:db8::2";
+  while (tries < 20 && (st = apikit_login("nobody", "guess", &w)) == 401)
     tries++;
   cr_assert_eq(st, 429, "after %d wrong tries from ::2: %d %s", tries, st, resp);
-  client_v6 = "2001:db8::3";
-  st = sign_in("nobody", "guess", cookie, csrf);
+  apikit_source = "2001:db8::3";
+  st = apikit_login("nobody", "guess", &w);
   cr_assert_eq(st, 429, "the next address in the same /64 starts afresh: %d", st);
 }
 

@@ -9,13 +9,14 @@
 
 #include "crdt/date.h"
 #include "crdt/err.h"
+#include "node/share.h"
 #include "node/store_int.h"
 #include "node/transfer.h"
 
 static int is_extract(const crdt_casefile *cf)
 {
   for (size_t i = 0; i < cf->ntags; i++)
-    if (bt_str_eq(cf->tags[i], BT_STR("extract")))
+    if (bt_str_eq(cf->tags[i], BT_STR(NODE_EXTRACT_TAG)))
       return 1;
   return 0;
 }

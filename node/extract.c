@@ -20,7 +20,6 @@
 #include "node/store_int.h"
 #include "node/transfer.h"
 
-#define EXTRACT_TAG "extract" /* every extract carries it (share.h; counts.c) */
 
 typedef struct {
   crdt_id source;
@@ -159,7 +158,7 @@ int node_extract_as(node_store *s, const char *user, node_role role,
   /* Everything checked: from here on only the store can fail. The tag
    * marks the file as an extract (share.h), so counts skip it. */
   create.u.fields = (crdt_fields){fv, 3};
-  tag.u.tag = (crdt_tag){BT_STR(EXTRACT_TAG)};
+  tag.u.tag = (crdt_tag){BT_STR(NODE_EXTRACT_TAG)};
   if ((rc = node_file_create_as(s, user, role, &create, extract, NULL)) != 0)
     goto out;
   /* The tag and every copy in one transaction, under one access check. */

@@ -3,14 +3,20 @@
  * concern in under a minute, and never reads other children's files).
  *
  * Staff cannot list case files (that would tell them which children have
- * one), so they name the child instead, and node/ finds the file: the one
- * held here whose UPN is the one given, else whose given name, family name
- * and date of birth all match (names compared without case or surrounding
- * spaces; a value in conflict matches if any of its values does). Only
- * files this org may write are candidates. When no file matches, or more
- * than one does, node/ opens a new file for the child, tagged
- * NODE_INTAKE_TAG (and NODE_INTAKE_UNCLEAR_TAG when several matched) so
- * the DSL sees where it came from and checks the identity. The caller
+ * one), so they name the child instead, and node/ finds the file among
+ * this school's own records of children: files this org holds or was sent
+ * by a transfer, may write, that are not extracts (what is written there
+ * goes to the partner) and not files it sent away and closed (its
+ * retention choice would hide the concern). The same child is a file whose
+ * given name, family name and date of birth all match (names without case
+ * or surrounding spaces; a value in conflict matches if any of its values
+ * does) and whose UPN, when both sides have one, is the one given (in
+ * either case). The same UPN with other names, or the same names with
+ * another UPN, is a near match: never guessed either way. Exactly one
+ * match and no near match: the concern goes there. Otherwise node/ opens
+ * a new file for the child, tagged NODE_INTAKE_TAG (and
+ * NODE_INTAKE_UNCLEAR_TAG when several matched or any nearly did) so the
+ * DSL sees where it came from and settles who the child is. The caller
  * learns the file only if its role may read files: a member of staff gets
  * the same answer whether the child had a file or not.
  *

@@ -71,6 +71,10 @@ int node_expire(node_store *s, const uint8_t file[CRDT_FILE_LEN], uint64_t now_m
  * file), BT_EINVAL (n == 0), BT_ETOOBIG (an entry too large to copy),
  * BT_EMISSING (no name or date of birth to copy). *extract is the new
  * file. */
+/* The tag every extract carries (a copy of part of another file, made for
+ * a partner). */
+#define NODE_EXTRACT_TAG "extract"
+
 int node_extract_as(node_store *s, const char *user, node_role role,
                     const uint8_t file[CRDT_FILE_LEN], const crdt_id *entries, size_t n,
                     const node_grant_req *g, uint8_t extract[CRDT_FILE_LEN]);

@@ -276,8 +276,8 @@ int node_transfer_ack_as(node_store *s, const char *user, node_role role,
 
   if ((rc = answerable(s, user, role, file, start, &x)) != BT_OK)
     return rc;
-  if (x.status == CRDT_XS_ACKED)
-    return BT_ESTATE;
+  if (x.status == CRDT_XS_ACKED || x.status == CRDT_XS_REJECTED)
+    return BT_ESTATE; /* answered already: one answer per transfer */
   if (x.delivered == NULL && (rc = delivered(s, file, &x)) != BT_OK)
     return rc;
   return note(s, file, CRDT_OP_XFER_ACK, user,
@@ -297,8 +297,8 @@ int node_transfer_reject_as(node_store *s, const char *user, node_role role,
     return BT_EMISSING;
   if ((rc = answerable(s, user, role, file, start, &x)) != BT_OK)
     return rc;
-  if (x.status == CRDT_XS_REJECTED)
-    return BT_ESTATE;
+  if (x.status == CRDT_XS_REJECTED || x.status == CRDT_XS_ACKED)
+    return BT_ESTATE; /* answered already: a signed receipt is not taken back */
   return note(s, file, CRDT_OP_XFER_REJECT, user,
               &(crdt_xfer_note){.transfer = *start, .at = node__now_ms(s), .by = bt_strz(user),
                                 .reason = bt_strz(reason)});

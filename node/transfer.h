@@ -84,7 +84,7 @@ int node_transfer_preview_as(node_store *s, node_role role, const uint8_t file[C
  * kept (may be NULL). Writes the delivery note first if the node has not.
  * Errors: BT_EDENIED (role, or this org is not the receiver),
  * BT_ENOTFOUND (no such transfer in file), BT_ESTATE (closed, or already
- * acknowledged). */
+ * acknowledged or rejected: one answer per transfer). */
 int node_transfer_ack_as(node_store *s, const char *user, node_role role,
                          const uint8_t file[CRDT_FILE_LEN], const crdt_id *start,
                          const char *stored, const char *note);

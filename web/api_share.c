@@ -105,9 +105,12 @@ static int grant_req(const web_call *c, const json_t *j, node_grant_req *g, node
     return fail(out, 400, "reason is required: without consent, say why sharing is lawful");
   }
   if (ymd) {
-    g->expires_at = (uint64_t)(crdt_date_days(ymd) + 1) * 86400000u; /* the end of the day */
-    if (g->expires_at <= c->now_ms)
+    /* The end of that day (UTC); a day before 1970 is long past, and must
+     * not wrap around into a grant that never ends. */
+    int64_t end = (crdt_date_days(ymd) + 1) * INT64_C(86400000);
+    if (end <= 0 || (uint64_t)end <= c->now_ms)
       return fail(out, 400, "expires is in the past");
+    g->expires_at = (uint64_t)end;
   }
   if (g->rights == 0)
     g->rights = CRDT_RIGHTS_READ;

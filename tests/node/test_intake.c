@@ -8,6 +8,7 @@
 #include "crdt/body.h"
 #include "crdt/casefile.h"
 #include "crdt/err.h"
+#include "crdt/upn.h"
 #include "node/audit.h"
 #include "node/files.h"
 #include "node/intake.h"
@@ -143,9 +144,12 @@ Test(node_intake, a_later_concern_finds_the_file_by_names_and_dob_or_by_upn)
                BT_OK);
   cr_assert_eq(created, 1, "another date of birth is another child");
   cr_assert_neq(memcmp(f1, f3, CRDT_FILE_LEN), 0);
-  /* A DSL's file with a UPN: a concern naming the UPN lands there even
-   * with a nickname. */
-  uint8_t ben[CRDT_FILE_LEN];
+  /* A DSL's file with a UPN: a concern naming the child and the UPN (in
+   * any case) lands there; the file's UPN with another name (a nickname, a
+   * sibling's UPN, a typo) is never guessed into it: a new file flagged
+   * for the DSL; so is the right name with another UPN. */
+  uint8_t ben[CRDT_FILE_LEN], f5[CRDT_FILE_LEN], f6[CRDT_FILE_LEN];
+  const crdt_casefile *cf;
   crdt_fieldval v[] = {{CRDT_FS_GIVEN, bt_strz("Benjamin")}, {CRDT_FS_FAMILY, bt_strz("Cole")},
                        {CRDT_FS_DOB, bt_strz("2015-09-01")},
                        {CRDT_FS_UPN, bt_strz("B801200005001")}};
@@ -153,11 +157,41 @@ Test(node_intake, a_later_concern_finds_the_file_by_names_and_dob_or_by_upn)
   crdt_id op;
   fc.u.fields = (crdt_fields){v, 4};
   cr_assert_eq(node_file_create_as(school.s, "dsl.jones", NODE_ROLE_DSL, &fc, ben, &op), BT_OK);
-  node_child benny = {"Ben", "Cole", 20150901, "B801200005001"};
-  cr_assert_eq(intake("staff.ali", NODE_ROLE_STAFF, benny, "four", 0, f4, &cid, &created), BT_OK);
+  node_child ben_upn = {"benjamin", "Cole", 20150901, "b801200005001"};
+  cr_assert_eq(intake("staff.ali", NODE_ROLE_STAFF, ben_upn, "four", 0, f4, &cid, &created),
+               BT_OK);
   cr_assert_eq(created, 0);
   cr_assert_eq(memcmp(f4, ben, CRDT_FILE_LEN), 0);
-  cr_assert_eq(nfiles(&school), 3);
+  node_child benny = {"Ben", "Cole", 20150901, "B801200005001"};
+  cr_assert_eq(intake("staff.ali", NODE_ROLE_STAFF, benny, "five", 0, f5, &cid, &created), BT_OK);
+  cr_assert_eq(created, 1, "the same UPN with another name is for the DSL to settle");
+  cr_assert_eq(node_casefile(school.s, f5, &cf), BT_OK);
+  cr_assert(tagged(cf, NODE_INTAKE_UNCLEAR_TAG));
+  cr_assert(bt_str_eq(cf->fields[CRDT_FS_UPN].v[0].value, bt_strz("B801200005001")));
+  char upn2[] = "?801200005002"; /* another valid UPN */
+  upn2[0] = crdt_upn_check_letter(upn2, CRDT_UPN_LEN);
+  node_child other_upn = {"Benjamin", "Cole", 20150901, upn2};
+  cr_assert_eq(intake("staff.ali", NODE_ROLE_STAFF, other_upn, "six", 0, f6, &cid, &created),
+               BT_OK);
+  cr_assert_eq(created, 1, "the same child's names with another UPN: the DSL settles it");
+  cr_assert_neq(memcmp(f6, ben, CRDT_FILE_LEN), 0);
+  cr_assert_eq(nfiles(&school), 5);
+}
+
+Test(node_intake, an_extract_or_a_file_sent_away_and_closed_is_no_candidate)
+{
+  node_child amy = {"Amy", "Bell", 20160304, NULL};
+  uint8_t a[CRDT_FILE_LEN], x[CRDT_FILE_LEN], f[CRDT_FILE_LEN];
+  node_grant_req g = party_consent_req(&mash, CRDT_RIGHTS_READ, CRDT_HISTORY_ALL);
+  crdt_id note, cid;
+  int created;
+
+  party_new_file(&school, a); /* Amy Bell, 2016-03-04 */
+  cr_assert_eq(party_note(&school, a, "Phoned mum", &note), BT_OK);
+  cr_assert_eq(node_extract_as(school.s, "dsl.jones", NODE_ROLE_DSL, a, &note, 1, &g, x), BT_OK);
+  cr_assert_eq(intake("staff.ali", NODE_ROLE_STAFF, amy, "x", 0, f, &cid, &created), BT_OK);
+  cr_assert_eq(created, 0, "the extract for the MASH is not Amy's file");
+  cr_assert_eq(memcmp(f, a, CRDT_FILE_LEN), 0);
 }
 
 Test(node_intake, two_matching_files_open_a_third_flagged_for_the_dsl_to_check)

@@ -747,6 +747,32 @@ async function main() {
     await axe('a page the auditor may not see');
     await signOut();
   });
+
+  await step('idle-signout', async () => {
+    // The page's clock is taken over and moved on: activity within the 15
+    // minutes keeps the page; 15 minutes without any empties it and ends
+    // the session on the server too.
+    await page.clock.install();
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    await signIn('dsl.jones');
+    await waitH1('Your desk');
+    await page.clock.runFor(14 * 60 * 1000);
+    await page.keyboard.press('Shift'); // activity: the idle count starts again
+    await page.clock.runFor(10 * 60 * 1000);
+    check(await visible('#page') && (await page.locator('#page h1').first().innerText()) === 'Your desk',
+      'the desk went away although someone was using it');
+    const gone = page.waitForResponse((r) => r.url().endsWith('/api/logout'));
+    await page.clock.runFor(6 * 60 * 1000);
+    check((await gone).status() === 200, 'the idle page did not end its session');
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    check(await page.locator('#page *').count() === 0, 'case content stays on an idle screen');
+    const note = await page.locator('#signin-note').innerText();
+    check(/15 minutes without activity/.test(note), `the sign-in page says "${note}"`);
+    const me = await page.evaluate(async () => (await fetch('/api/me')).status);
+    check(me === 401, `GET /api/me after the idle sign-out is ${me}, not 401`);
+    await axe('the sign-in page after an idle sign-out');
+  });
 }
 
 await run('browser', out, main);

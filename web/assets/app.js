@@ -73,6 +73,8 @@
 (function () {
   let csrf = null;
   let me = null;
+  let lastActive = Date.now(); // the last key, click, touch or scroll (idle sign-out)
+  let lastServer = 0;          // the last answer from the server
   const pages = new Map();
   let shown = null; // the element of the page on screen
   const $ = (id) => document.getElementById(id);
@@ -170,7 +172,11 @@
     let json = {};
     try { json = await res.json(); } catch (e) { json = { error: 'unreadable answer' }; }
     if (json === null || typeof json !== 'object') json = {};
-    if (res.status === 401 && me && path !== '/api/login') signedOut(true);
+    lastServer = Date.now();
+    if (res.status === 401 && me && path !== '/api/login') {
+      signedOut(true);
+      signinNote('Your session ended: sign in again.');
+    }
     return { status: res.status, json };
   }
 
@@ -438,6 +444,8 @@
   // Signing out (or a 401) empties the page area and the navigation: no case
   // data stays in the page, even hidden.
   function signedIn(who) {
+    signinNote('');
+    lastActive = Date.now();
     me = { user: who.user, role: who.role };
     csrf = who.csrf;
     $('signin').hidden = true;
@@ -463,6 +471,12 @@
     document.title = 'Baton';
     if (resetRoute && location.hash) history.replaceState(null, '', location.pathname);
     if (focus) $('signin-h').focus();
+  }
+
+  // A quiet note above the sign-in form (why the page signed out).
+  function signinNote(text) {
+    $('signin-note').textContent = text;
+    $('signin-note').hidden = !text;
   }
 
   function signinError(text) {
@@ -499,6 +513,28 @@
     await api('POST', '/api/logout');
     signedOut(true, true);
   });
+
+  // ---- idle ----
+  // A screen left alone must not keep showing case files: after IDLE_MS
+  // without a key, click, touch or scroll, the page empties itself and ends
+  // the session (the server ends an idle session after the same 15
+  // minutes, web/session.h). While people work without calling the server
+  // (reading a long file), their activity renews the session every few
+  // minutes, so the two clocks agree.
+  const IDLE_MS = 15 * 60 * 1000;
+  const RENEW_MS = 4 * 60 * 1000;
+  function active() {
+    lastActive = Date.now();
+    if (me && lastActive - lastServer > RENEW_MS) api('GET', '/api/me');
+  }
+  for (const t of ['keydown', 'pointerdown', 'wheel', 'touchstart'])
+    document.addEventListener(t, active, { capture: true, passive: true });
+  setInterval(() => {
+    if (!me || Date.now() - lastActive < IDLE_MS) return;
+    api('POST', '/api/logout');
+    signedOut(true, true);
+    signinNote('You were signed out after 15 minutes without activity.');
+  }, 10 * 1000);
 
   // ---- hide screen ----
   // At once, by button or Esc; any key or click brings it back. While

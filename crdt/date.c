@@ -169,13 +169,13 @@ int crdt_date_parse_time(const char *s, size_t len, uint64_t *unix_ms)
   int64_t days;
 
   assert(unix_ms != NULL);
-  if (s == NULL || (len != 16 && len != 19 && len != 20))
+  if (s == NULL || (len != 16 && len != 17 && len != 19 && len != 20))
     return BT_EDATE;
-  if (len == 20 && s[19] != 'Z')
+  if ((len == 17 || len == 20) && s[len - 1] != 'Z')
     return BT_EDATE;
   if (s[10] != 'T' || crdt_date_parse(s, 10, &ymd) != BT_OK)
     return BT_EDATE;
-  if (parse_clock(s + 11, len == 16 ? 5 : 8, &secs) != BT_OK)
+  if (parse_clock(s + 11, len <= 17 ? 5 : 8, &secs) != BT_OK)
     return BT_EDATE;
   days = crdt_date_days(ymd);
   if (days < 0)

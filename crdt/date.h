@@ -48,8 +48,9 @@ int crdt_date_weekday(uint32_t ymd);
 /* UTC calendar date of a Unix millisecond time, or 0 if after CRDT_DATE_MAX. */
 uint32_t crdt_date_from_ms(uint64_t unix_ms);
 
-/* Parse a UTC time, strictly one of (len 16, 19 or 20):
- *   "YYYY-MM-DDTHH:MM"   "YYYY-MM-DDTHH:MM:SS"   "YYYY-MM-DDTHH:MM:SSZ"
+/* Parse a UTC time, strictly one of (len 16, 17, 19 or 20):
+ *   "YYYY-MM-DDTHH:MM"   "YYYY-MM-DDTHH:MMZ"   "YYYY-MM-DDTHH:MM:SS"
+ *   "YYYY-MM-DDTHH:MM:SSZ"
  * Hours 00..23, minutes and seconds 00..59 (no leap second); uppercase T and Z
  * only; no offsets or fractions. A time without Z is read as UTC too. Dates
  * before 1970 are rejected, as they have no unsigned Unix time. Returns BT_OK

@@ -16,6 +16,12 @@ rm -rf "$dir/corpus" && mkdir -p "$dir/corpus"
 for f in "$dir"/tests/fuzz/fuzz_*; do
   [ -x "$f" ] || continue
   name=$(basename "$f")
+  # Inputs that once broke this harness (tests/fuzz/crashes/NAME-*) run
+  # first, each on its own: a fixed bug stays fixed.
+  for c in tests/fuzz/crashes/"$name"-*; do
+    [ -f "$c" ] || continue
+    "$f" "$c" >"$dir/$name.regress.log" 2>&1 || { echo "$name: FAILED on $c"; tail -30 "$dir/$name.regress.log"; exit 1; }
+  done
   mkdir -p "$dir/corpus/$name.work"
   args=(-runs="$runs" -seed=1 -max_len=131072 -print_final_stats=1)
   [ "$maxt" != 0 ] && args+=(-max_total_time="$maxt")

@@ -91,7 +91,8 @@ static json_t *sorted(items *a)
 {
   json_t *arr = json_array();
 
-  qsort(a->v, a->n, sizeof(*a->v), cmp_item);
+  if (a->n > 1) /* an empty list has no array: qsort must not see NULL */
+    qsort(a->v, a->n, sizeof(*a->v), cmp_item);
   for (size_t i = 0; arr && i < a->n; i++)
     json_array_append(arr, a->v[i].o);
   return arr;

@@ -218,6 +218,10 @@ Test(crdt_date, parse_time_known_values)
   cr_assert_eq(ms, UINT64_C(1775208600000));
   cr_assert_eq(crdt_date_parse_time("1970-01-01T00:00", 16, &ms), BT_OK);
   cr_assert_eq(ms, 0);
+  cr_assert_eq(crdt_date_parse_time("2026-04-03T09:30Z", 17, &ms), BT_OK);
+  cr_assert_eq(ms, (uint64_t)20546 * MS_PER_DAY + (9 * 3600 + 30 * 60) * 1000ull);
+  cr_assert_eq(crdt_date_parse_time("2026-04-03T09:3Z0", 17, &ms), BT_EDATE);
+  cr_assert_eq(crdt_date_parse_time("2026-04-03T09:30:", 17, &ms), BT_EDATE);
   cr_assert_eq(crdt_date_parse_time("2199-12-31T23:59:59Z", 20, &ms), BT_OK);
   cr_assert_eq(ms, (uint64_t)84006 * MS_PER_DAY - 1000);
 }
@@ -226,7 +230,7 @@ Test(crdt_date, parse_time_rejects_anything_else)
 {
   static const char *const bad[] = {
     "2026-04-03T24:00",     "2026-04-03T23:60",      "2026-04-03T09:30:60Z",
-    "2026-04-03 09:30",     "2026-04-03t09:30",      "2026-04-03T09:30Z",
+    "2026-04-03 09:30",     "2026-04-03t09:30",      "2026-04-03T09:30z",
     "2026-04-03T09:30:15z", "2026-04-03T9:30",       "2026-04-03T09:3",
     "2026-04-03T09:30:15+", "2026-04-03T09:30:15ZZ", "2026-04-03T09:30:5Z",
     "2026-04-03T09-30",     "2026-04-03T09:30:15.0", "2026-02-30T09:30",

@@ -20,16 +20,6 @@ static void publish(party *p)
   cr_assert_eq(node_dir_publish(la.s, p->cert, p->cert_len, NULL), BT_OK);
 }
 
-static void see_directory(party *p)
-{
-  crdt_id anchor;
-  uint8_t dir[CRDT_FILE_LEN];
-
-  cr_assert_eq(node_root_pk(la.s, &anchor), BT_OK);
-  node_dir_file(&anchor, dir);
-  cr_assert_eq(node_dir_track(p->s, &anchor), BT_OK);
-  party_sync(&la, p, dir);
-}
 
 void world_open(void)
 {
@@ -38,9 +28,9 @@ void world_open(void)
   publish(&school);
   publish(&mash);
   publish(&other);
-  see_directory(&school);
-  see_directory(&other);
-  see_directory(&mash);
+  party_see_directory(&la, &school);
+  party_see_directory(&la, &other);
+  party_see_directory(&la, &mash);
   cr_assert_eq(node_user_add(school.s, "dsl.jones", "oak pass", 8, NODE_ROLE_DSL), BT_OK);
   cr_assert_eq(node_user_add(school.s, "staff.ali", "ali pass", 8, NODE_ROLE_STAFF), BT_OK);
   cr_assert_eq(node_user_add(other.s, "dsl.green", "elm pass", 8, NODE_ROLE_DSL), BT_OK);

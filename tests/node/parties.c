@@ -6,6 +6,9 @@
  * mdb_get stand under these calls as under the tests' own. */
 #define _POSIX_C_SOURCE 200809L
 #include "node/parties.h"
+#include "crdt/cert.h"
+#include <sodium.h>
+#include "node/dir.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -13,7 +16,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "crdt/cert.h"
 #include "crdt/err.h"
+#include "node/dir.h"
 #include "node/org.h"
 #include "node/users.h"
 
@@ -97,6 +102,28 @@ void party_join(party *la, party *p, const char *name, uint32_t kind)
 {
   party_open(p, name, kind);
   certify(la, p);
+}
+
+void party_see_directory(party *la, party *p)
+{
+  crdt_id root;
+  uint8_t dir[CRDT_FILE_LEN];
+
+  cr_assert_eq(node_root_pk(la->s, &root), BT_OK);
+  node_dir_file(&root, dir);
+  cr_assert_eq(node_dir_track(p->s, &root), BT_OK);
+  party_sync(la, p, dir);
+}
+
+void party_org_hex(const party *p, char *hex, char *fpr)
+{
+  crdt_cert *c;
+
+  cr_assert_eq(crdt_cert_decode(p->cert, p->cert_len, &c), BT_OK);
+  sodium_bin2hex(hex, 2 * CRDT_ID_LEN + 1, c->b.subject.b, CRDT_ID_LEN);
+  if (fpr)
+    crdt_fingerprint(c->b.subject.b, CRDT_PK_LEN, fpr);
+  crdt_cert_free(c);
 }
 
 void party_peer(party *p, node_sync_peer *out)

@@ -56,6 +56,13 @@ void parties_open(party *la, party *school, party *mash, party *other);
 /* A new org of this kind at p, certified by la (opened by parties_open),
  * trusting la. */
 void party_join(party *la, party *p, const char *name, uint32_t kind);
+/* p tracks la's directory file and receives it as it is now. */
+void party_see_directory(party *la, party *p);
+/* p's org id (its certificate's subject) as 64 hex digits into hex (129
+ * bytes is ample; 65 needed); fpr, when not NULL, its fingerprint
+ * (CRDT_FPR_LEN bytes). */
+void party_org_hex(const party *p, char *hex, char *fpr);
+
 /* Who p is, as a sync session sees it after the handshake. */
 void party_peer(party *p, node_sync_peer *out);
 void parties_close(party *la, party *school, party *mash, party *other);

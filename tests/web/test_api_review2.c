@@ -40,25 +40,7 @@ static char mash_id[2 * CRDT_ID_LEN + 1], elm_id[2 * CRDT_ID_LEN + 1];
 #define MARK "Zebra-Quartz-7741" /* text no reply may echo */
 #define AMY "\"child\": {\"given_name\": \"Amy\", \"family_name\": \"Bell\", \"dob\": \"2016-03-04\"}"
 
-static void org_hex(const party *p, char *hex)
-{
-  crdt_cert *c;
 
-  cr_assert_eq(crdt_cert_decode(p->cert, p->cert_len, &c), BT_OK);
-  sodium_bin2hex(hex, 2 * CRDT_ID_LEN + 1, c->b.subject.b, CRDT_ID_LEN);
-  crdt_cert_free(c);
-}
-
-static void see_directory(party *p)
-{
-  crdt_id root;
-  uint8_t dir[CRDT_FILE_LEN];
-
-  cr_assert_eq(node_root_pk(la.s, &root), BT_OK);
-  node_dir_file(&root, dir);
-  cr_assert_eq(node_dir_track(p->s, &root), BT_OK);
-  party_sync(&la, p, dir);
-}
 
 static void start(void)
 {
@@ -68,16 +50,16 @@ static void start(void)
   parties_open(&la, &school, &mash, &other);
   for (size_t i = 0; i < 3; i++)
     cr_assert_eq(node_dir_publish(la.s, listed[i]->cert, listed[i]->cert_len, NULL), BT_OK);
-  see_directory(&school);
-  see_directory(&other);
+  party_see_directory(&la, &school);
+  party_see_directory(&la, &other);
   apikit_users(school.s);
   apikit_user_add(other.s, "dsl.green", NODE_ROLE_DSL);
   party_new_file(&school, amy);
   cr_assert_eq(party_note(&school, amy, "Phoned the parents", &note), BT_OK);
   sodium_bin2hex(amy_hex, sizeof amy_hex, amy, CRDT_FILE_LEN);
   sodium_bin2hex(note_hex, sizeof note_hex, note.b, CRDT_ID_LEN);
-  org_hex(&mash, mash_id);
-  org_hex(&other, elm_id);
+  party_org_hex(&mash, mash_id, NULL);
+  party_org_hex(&other, elm_id, NULL);
   apikit_start(school.dir);
 }
 

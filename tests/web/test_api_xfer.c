@@ -49,27 +49,7 @@ static char elm_fpr[CRDT_FPR_LEN];
 
 #define MARK "Zebra-Quartz-7741" /* text no reply may echo */
 
-static void org_hex(const party *p, char *hex)
-{
-  crdt_cert *c;
 
-  cr_assert_eq(crdt_cert_decode(p->cert, p->cert_len, &c), BT_OK);
-  sodium_bin2hex(hex, 2 * CRDT_ID_LEN + 1, c->b.subject.b, CRDT_ID_LEN);
-  if (p == &other)
-    crdt_fingerprint(c->b.subject.b, CRDT_PK_LEN, elm_fpr);
-  crdt_cert_free(c);
-}
-
-static void see_directory(party *p)
-{
-  crdt_id root;
-  uint8_t dir[CRDT_FILE_LEN];
-
-  cr_assert_eq(node_root_pk(la.s, &root), BT_OK);
-  node_dir_file(&root, dir);
-  cr_assert_eq(node_dir_track(p->s, &root), BT_OK);
-  party_sync(&la, p, dir);
-}
 
 static void start(void)
 {
@@ -79,18 +59,18 @@ static void start(void)
   party_join(&la, &lao, "Northshire LA", CRDT_ORG_LA);
   for (size_t i = 0; i < 4; i++)
     cr_assert_eq(node_dir_publish(la.s, listed[i]->cert, listed[i]->cert_len, NULL), BT_OK);
-  see_directory(&school);
-  see_directory(&other);
+  party_see_directory(&la, &school);
+  party_see_directory(&la, &other);
   apikit_users(school.s);
   apikit_user_add(other.s, "dsl.green", NODE_ROLE_DSL);
   apikit_user_add(other.s, "staff.elm", NODE_ROLE_STAFF);
   party_new_file(&school, amy);
   cr_assert_eq(party_note(&school, amy, "Phoned the parents", NULL), BT_OK);
   sodium_bin2hex(amy_hex, sizeof amy_hex, amy, CRDT_FILE_LEN);
-  org_hex(&other, elm_id);
-  org_hex(&mash, mash_id);
-  org_hex(&school, oak_id);
-  org_hex(&lao, lao_id);
+  party_org_hex(&other, elm_id, elm_fpr);
+  party_org_hex(&mash, mash_id, NULL);
+  party_org_hex(&school, oak_id, NULL);
+  party_org_hex(&lao, lao_id, NULL);
   apikit_start(school.dir);
 }
 

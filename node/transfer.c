@@ -807,6 +807,11 @@ int node_transfer_list_as(node_store *s, node_role role, node_xfer_info **out, s
         break;
       memcpy(xs[*n].file, (uint8_t *)key.mv_data + 1, CRDT_FILE_LEN);
       memcpy(xs[*n].start.b, (uint8_t *)key.mv_data + 1 + CRDT_FILE_LEN, CRDT_ID_LEN);
+      if (!node_may(role, NODE_DO_TRANSFER)) {
+        /* Heads and governors: dates and statuses, not who handled the
+         * file nor where it is kept. */
+        xs[*n].started_by[0] = xs[*n].acked_by[0] = xs[*n].stored[0] = 0;
+      }
       (*n)++;
     }
     mdb_cursor_close(c);

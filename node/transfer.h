@@ -144,7 +144,9 @@ typedef struct {
 /* Every transfer summary, files ascending then starts; malloc'd array in
  * *out (free()). Reads no case file: call node_transfer_tick first for
  * fresh ones. Needs NODE_DO_TRANSFER or NODE_DO_READ_COUNTS (heads and
- * governors see dates and statuses too; no child is named): BT_EDENIED. */
+ * governors see dates and statuses too; no child is named, and for them
+ * started_by, acked_by and stored are empty: who handled a file and where
+ * it is kept are not theirs to know): BT_EDENIED. */
 int node_transfer_list_as(node_store *s, node_role role, node_xfer_info **out, size_t *n);
 
 /* Whole working (or school) days left to x's deadline at today, as

@@ -129,6 +129,18 @@ Test(node_transfer, a_file_moves_is_delivered_acknowledged_and_the_sender_sees_i
   cr_assert_eq(counts.transfers_in, 1);
   cr_assert_eq(audited(&other, NODE_AUDIT_TRANSFER_ACK, file), 1, "and the ack");
   cr_assert_eq(audited(&other, NODE_AUDIT_TRANSFER_START, file), 0);
+  /* A governor sees the transfer's dates and status, not who handled the
+   * file nor where it is kept. */
+  node_xfer_info *gx = NULL;
+  size_t gn = 0;
+  cr_assert_eq(node_transfer_list_as(school.s, NODE_ROLE_GOVERNOR, &gx, &gn), BT_OK);
+  cr_assert_eq(gn, 1);
+  cr_assert_eq(gx[0].status, CRDT_XS_ACKED);
+  cr_assert_eq(gx[0].deadline, 20260112);
+  cr_assert_str_eq(gx[0].started_by, "");
+  cr_assert_str_eq(gx[0].acked_by, "");
+  cr_assert_str_eq(gx[0].stored, "");
+  free(gx);
 }
 
 Test(node_transfer, overdue_counts_from_the_recorded_deadline_and_ends_with_the_ack)

@@ -88,7 +88,7 @@ static int opt_value(const cli_ctx *c, const char *name, const char *eq, int arg
 
 int cli_args_global(cli_ctx *c, int argc, char **argv, int *i, int *taken)
 {
-  const char *a = argv[*i], *eq, *v;
+  const char *a = argv[*i], *eq, *v = NULL;
 
   *taken = 1;
   if (opt_is(a, "--json", &eq)) {

@@ -22,7 +22,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Fail, check, log, repo, WAIT, outDir, runDemo, startBatond, launchChromium, newPage,
+import { Fail, check, log, sleep, repo, WAIT, outDir, runDemo, startBatond, launchChromium, newPage,
   axe as axeOn, step as stepOn, run } from './harness.mjs';
 
 const out = outDir('browser');
@@ -160,9 +160,15 @@ async function main() {
   await step('wrong-passphrase-axe', () => axe('the sign-in page with its error summary'));
 
   await step('dashboard', async () => {
-    // Keyboard only again: from the error summary, Tab to the user field.
+    // Keyboard only again: from the error summary, Tab to its link to the
+    // user field (the field at fault, marked invalid), Enter: the focus
+    // goes to the field.
     await page.keyboard.press('Tab');
-    check(await focused() === '#user', 'Tab from the error summary did not reach the user field');
+    const link = await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('href'));
+    check(link === '#user', `Tab from the error summary reached ${await focused()}, not its link to the user field`);
+    check(await page.locator('#user').getAttribute('aria-invalid') === 'true', 'the user field is not marked aria-invalid');
+    await page.keyboard.press('Enter');
+    check(await focused() === '#user', 'the error summary\'s link did not move the focus to the user field');
     await page.keyboard.press('Control+A');
     await page.keyboard.type('dsl.jones');
     await page.keyboard.press('Tab');
@@ -214,12 +220,19 @@ async function main() {
   await step('hidden-axe', () => axe('the hidden screen'));
 
   await step('esc-key-back', async () => {
+    // Esc only hides: pressed again, the screen stays hidden.
+    await page.keyboard.press('Escape');
+    expectCovered(await curtainState(), 'Esc pressed again');
     await page.keyboard.press('Enter');
     await expectUncovered('a key after Esc');
     check(await focused() === '#page-h', `the focus did not come back to where it was (${await focused()})`);
-    // A click on the curtain brings the page back too.
+    // A click on the curtain brings the page back too, but not one at once
+    // (within 600 ms: the second click of a double click).
     await page.keyboard.press('Escape');
     expectCovered(await curtainState(), 'Esc (again)');
+    await page.mouse.click(500, 400);
+    expectCovered(await curtainState(), 'a click on the curtain just after hiding');
+    await sleep(700);
     await page.mouse.click(500, 400);
     await expectUncovered('a click on the curtain');
   });

@@ -38,10 +38,35 @@
 //   Baton.add(parent, ...children)  appends, as h does (arrays flattened,
 //       null skipped, strings as text); Baton.put(parent, ...children)
 //       replaces the children the same way.
-//   Baton.errors(formEl, [{id, text}])  GOV.UK error summary at the top of
-//       the form (role=alert, takes focus, links to each #id) and the inline
-//       error beside each field (aria-invalid, aria-describedby); the title
-//       gets 'Error: '. Baton.errors(formEl, []) clears them.
+//   Baton.errors(formEl, [{id, text}], {id}?) -> the summary element.
+//       GOV.UK error summary at the top of the form (role=alert, takes
+//       focus, links to each #id; {id}: the summary's own id) and the
+//       inline error beside each field (aria-invalid, aria-describedby);
+//       the title gets 'Error: '. Baton.errors(formEl, []) clears them.
+//   Baton.serverErrors(formEl, message, fields?, {prefix, fallback}?)
+//       -> the summary element. A server's refusal (400, 409, ...) shown
+//       with Baton.errors on the field it is about: fields maps the API's
+//       field names to input ids ({with_whom: 'ch-with'}); the form's own
+//       inputs are in it too, by their name (a date input's 'dob-day' as
+//       'dob'). The message names its field at its start or within it
+//       ('with_whom must be ...', 'upn: the check letter ...',
+//       'marks[1].x ...'); when it names none, the error goes on fallback,
+//       else on the form's first input. prefix goes before the message
+//       ('Not saved: '); the text starts with a capital.
+//   One submission at a time (no per-page code): a form's 'submit' marks
+//       the form busy (data-busy, aria-disabled on its submit buttons) and
+//       any further submit of it is swallowed while busy. The mark is
+//       cleared when the first non-GET Baton.api call its handler made in
+//       that turn has finished and the handler has dealt with the answer
+//       (kept if the handler went to another address: that page replaces
+//       the form), when Baton.errors shows errors in the form, or at the
+//       end of the turn when the handler made no such call.
+//   Baton.flash(text, hash?) a one-time message for the next page shown
+//       (at hash, when given: dropped if another page is shown first);
+//       Baton.takeFlash() -> the text or null, and forgets it. Every
+//       sign-out (the button, a 401, the idle timer) forgets it too.
+//   A click on a link to the address already shown (the nav's, a 'Log
+//       another concern') shows that page again, as Baton.go does.
 //   Baton.fmtDate(x)    'YYYY-MM-DD' or a time -> '22 Nov 2026'.
 //   Baton.fmtTime(x)    a time -> '22 Nov 2026, 14:05' (UTC shown as local).
 //   Baton.nav()         rebuilds the header navigation for Baton.me's role
@@ -159,6 +184,10 @@
 
   // ---- the API ----
   async function api(method, path, body) {
+    const claim = method !== 'GET' ? claimSubmit() : null;
+    try { return await call(method, path, body); } finally { if (claim) claim(); }
+  }
+  async function call(method, path, body) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (csrf && method !== 'GET') headers['X-CSRF-Token'] = csrf;
@@ -173,7 +202,7 @@
     try { json = await res.json(); } catch (e) { json = { error: 'unreadable answer' }; }
     if (json === null || typeof json !== 'object') json = {};
     lastServer = Date.now();
-    if (res.status === 401 && me && path !== '/api/login') {
+    if (res.status === 401 && me && path !== '/api/login' && path !== '/api/logout') {
       signedOut(true);
       signinNote('Your session ended: sign in again.');
     }
@@ -181,7 +210,7 @@
   }
 
   // ---- errors (GOV.UK error summary and inline errors) ----
-  function errors(form, list) {
+  function errors(form, list, opts) {
     const old = form.querySelector(':scope > .error-summary');
     if (old) old.remove();
     for (const p of form.querySelectorAll('.error-message')) {
@@ -195,7 +224,8 @@
     }
     for (const g of form.querySelectorAll('.field--error')) g.classList.remove('field--error');
     document.title = document.title.replace(/^Error: /, '');
-    if (!list || !list.length) return;
+    if (!list || !list.length) return null;
+    release(form); // the answer is on screen: the form may be sent again
     const ul = h('ul', { class: 'error-summary__list' });
     for (const e of list) {
       const a = h('a', { href: `#${e.id}` }, e.text);
@@ -217,11 +247,100 @@
       f.setAttribute('aria-describedby', ds.join(' '));
       f.setAttribute('aria-invalid', 'true');
     }
-    const sum = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', 'aria-labelledby': `${form.id || 'form'}-errh` },
-      h('h2', { id: `${form.id || 'form'}-errh` }, 'There is a problem'), ul);
+    const sum = h('div', { class: 'error-summary', id: (opts && opts.id) || null, role: 'alert', tabindex: '-1',
+      'aria-labelledby': `${form.id || 'form'}-errh` },
+    h('h2', { id: `${form.id || 'form'}-errh` }, 'There is a problem'), ul);
     form.prepend(sum);
     document.title = 'Error: ' + document.title;
     sum.focus();
+    return sum;
+  }
+
+  // A server's refusal on the field its message names (see the top).
+  function serverErrors(form, message, fields, opts) {
+    opts = opts || {};
+    const map = new Map();
+    for (const el of form.elements) {
+      if (!el.name || !el.id || el.type === 'hidden' || el.tagName === 'BUTTON') continue;
+      if (!map.has(el.name)) map.set(el.name, el.id);
+      const day = /^(.+)-day$/.exec(el.name);
+      if (day && !map.has(day[1])) map.set(day[1], el.id);
+    }
+    for (const [k, v] of Object.entries(fields || {})) map.set(k, v);
+    const msg = String(message || '');
+    let id = null;
+    // The message's subject: an API name at its start ('with_whom must',
+    // 'upn:', 'marks[1].x', 'reason is required'). One not on this form
+    // ('type must be one of: ..., action, ...') names no field here.
+    const lead = /^([a-z][a-z0-9_]*)(\[|\.[a-z]|:|\s+must\b|\s+is\b|\s+are\b)/.exec(msg);
+    const subject = lead && (map.has(lead[1]) || lead[1].includes('_') || !/^\s+(is|are)$/.test(lead[2]));
+    if (subject) id = map.get(lead[1]) || null;
+    else {
+      let at = Infinity;
+      for (const [n, fid] of map) {
+        const re = new RegExp(`(^|[^A-Za-z0-9_])${n.replace(/[^A-Za-z0-9_]/g, '\\$&')}(?![A-Za-z0-9_])`);
+        const m = re.exec(msg);
+        if (m && m.index < at) { at = m.index; id = fid; }
+      }
+    }
+    if (!id || !document.getElementById(id)) {
+      const first = [...form.elements].find((e) => /^(INPUT|TEXTAREA|SELECT)$/.test(e.tagName) && e.type !== 'hidden' && !e.disabled && e.id);
+      id = opts.fallback || (first ? first.id : null) || (form.querySelector('[id]') || {}).id;
+    }
+    const t = `${opts.prefix || ''}${msg}`;
+    return errors(form, [{ id, text: t.charAt(0).toUpperCase() + t.slice(1) }]);
+  }
+
+  // ---- one submission at a time ----
+  // A form's submit marks it busy until its handler has had the answer to
+  // the call it made (see the top): a double click, or Enter pressed twice,
+  // sends it once.
+  const sending = new WeakMap(); // form -> {hash, calls, buttons}
+  let submitting = null;         // the form whose submit handler runs in this turn
+  function release(form, s) {
+    const cur = sending.get(form);
+    if (!cur || (s && cur !== s)) return;
+    sending.delete(form);
+    delete form.dataset.busy;
+    for (const b of cur.buttons) b.removeAttribute('aria-disabled');
+  }
+  // Called by api() for a non-GET call: the function to call when it ends.
+  function claimSubmit() {
+    const form = submitting;
+    const s = form && sending.get(form);
+    if (!s) return null;
+    s.calls++;
+    submitting = null; // one call per submission
+    return () => setTimeout(() => {
+      // The handler went to another address: that page replaces the form.
+      if (location.hash !== s.hash && $('page').contains(form)) return;
+      release(form, s);
+    }, 0);
+  }
+  document.addEventListener('submit', (ev) => {
+    const form = ev.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    if (sending.has(form)) { ev.preventDefault(); ev.stopImmediatePropagation(); return; }
+    const buttons = [...form.querySelectorAll('button[type=submit], button:not([type]), input[type=submit]')]
+      .filter((b) => !b.hasAttribute('aria-disabled'));
+    const s = { hash: location.hash, calls: 0, buttons };
+    sending.set(form, s);
+    form.dataset.busy = 'true';
+    for (const b of buttons) b.setAttribute('aria-disabled', 'true');
+    submitting = form;
+    setTimeout(() => {
+      if (submitting === form) submitting = null;
+      if (!s.calls) release(form, s);
+    }, 0);
+  }, true);
+
+  // ---- one-time messages ----
+  let flashed = null; // {text, hash}
+  function flash(text, hash) { flashed = text ? { text: String(text), hash: hash || null } : null; }
+  function takeFlash() {
+    const f = flashed;
+    flashed = null;
+    return f && (!f.hash || f.hash === location.hash) ? f.text : null;
   }
 
   // ---- form and layout helpers ----
@@ -382,6 +501,7 @@
   async function render() {
     if (!me) return;
     const gen = ++generation;
+    if (flashed && flashed.hash && flashed.hash !== location.hash) flashed = null;
     const area = $('page');
     area.textContent = '';
     const el = h('div', { class: 'page' });
@@ -435,6 +555,15 @@
   function go(hash) {
     if (location.hash === hash) render(); else location.hash = hash;
   }
+  // A link to the address already shown: no hashchange comes, so show the
+  // page again here (the nav's link, 'Log another concern').
+  document.addEventListener('click', (ev) => {
+    if (ev.defaultPrevented || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    const a = ev.target instanceof Element ? ev.target.closest('a[href]') : null;
+    if (!a || !me || a.getAttribute('href') !== location.hash || !location.hash.startsWith('#/')) return;
+    ev.preventDefault();
+    render();
+  });
   window.addEventListener('hashchange', () => {
     if (!location.hash.startsWith('#/') && location.hash !== '') return; // an in-page link
     if (me) render();
@@ -449,7 +578,7 @@
     me = { user: who.user, role: who.role };
     csrf = who.csrf;
     $('signin').hidden = true;
-    $('signin-error').hidden = true;
+    errors($('signin-form'), []);
     $('page').hidden = false;
     $('signout').hidden = false;
     $('who').textContent = `${me.user} (${label(me.role)})`;
@@ -457,8 +586,10 @@
     render(); // the focus goes to the page's heading
   }
   function signedOut(focus, resetRoute) {
+    const was = me;
     me = null;
     csrf = null;
+    flashed = null;
     generation++;
     shown = null;
     $('page').textContent = '';
@@ -468,6 +599,11 @@
     $('signin').hidden = false;
     $('signout').hidden = true;
     $('who').textContent = '';
+    if (was) { // (not at start: what is typed while the page loads stays)
+      $('user').value = ''; // the next person types their own
+      $('passphrase').value = '';
+      errors($('signin-form'), []);
+    }
     document.title = 'Baton';
     if (resetRoute && location.hash) history.replaceState(null, '', location.pathname);
     if (focus) $('signin-h').focus();
@@ -479,11 +615,11 @@
     $('signin-note').hidden = !text;
   }
 
-  function signinError(text) {
-    const err = $('signin-error');
-    $('signin-error-msg').textContent = text.charAt(0).toUpperCase() + text.slice(1);
-    err.hidden = false;
-    err.focus();
+  // The sign-in form's errors, as every form's (Baton.errors): the summary
+  // (#signin-error) takes the focus and links to the field.
+  function signinError(list) {
+    errors($('signin-form'), list.map((e) => ({ id: e.id, text: e.text.charAt(0).toUpperCase() + e.text.slice(1) })),
+      { id: 'signin-error' });
   }
 
   async function start() {
@@ -498,20 +634,26 @@
     const pass = $('passphrase').value;
     $('passphrase').value = '';
     if (!user || !pass) {
-      signinError('Enter your user name and passphrase.');
+      signinError([!user ? { id: 'user', text: 'Enter your user name' } : null,
+        !pass ? { id: 'passphrase', text: 'Enter your passphrase' } : null].filter(Boolean));
       return;
     }
     const r = await api('POST', '/api/login', { user, passphrase: pass });
     if (r.status !== 200) {
-      signinError(r.json.error || 'Cannot sign in.');
+      signinError([{ id: 'user', text: r.json.error || 'Cannot sign in.' }]);
       return;
     }
     signedIn(r.json);
   });
 
+  // The page empties at once; the logout call carries the token it had.
+  // Whatever it answers (a session already ended: 401), this is a sign-out
+  // the person chose, not "Your session ended".
   $('signout').addEventListener('click', async () => {
-    await api('POST', '/api/logout');
+    const bye = api('POST', '/api/logout');
     signedOut(true, true);
+    signinNote('');
+    await bye;
   });
 
   // ---- idle ----
@@ -537,12 +679,18 @@
   }, 10 * 1000);
 
   // ---- hide screen ----
-  // At once, by button or Esc; any key or click brings it back. While
-  // hidden, the page behind is inert (no focus, not read out by a screen
-  // reader); the focus comes back to where it was.
+  // At once, by button or Esc. Esc only hides: pressed again, or held down
+  // (its auto-repeat), the screen stays hidden. Any other key (a fresh
+  // press, not a repeat) or a click brings it back, but not a click within
+  // HIDE_CLICK_MS of hiding: the second click of a double click on "Hide
+  // screen". While hidden, the page behind is inert (no focus, not read out
+  // by a screen reader); the focus comes back to where it was.
+  const HIDE_CLICK_MS = 600;
   let before = null;
+  let hiddenAt = 0;
   function hide() {
     if (!$('curtain').hidden) return;
+    hiddenAt = Date.now();
     before = document.activeElement;
     $('curtain').hidden = false;
     $('banner').inert = true;
@@ -558,13 +706,20 @@
   }
   $('hide').addEventListener('click', hide);
   document.addEventListener('keydown', (ev) => {
-    if (!$('curtain').hidden) { unhide(); ev.preventDefault(); return; }
+    if (!$('curtain').hidden) {
+      ev.preventDefault();
+      if (ev.key !== 'Escape' && !ev.repeat) unhide();
+      return;
+    }
     if (ev.key === 'Escape') hide();
   }, true);
-  $('curtain').addEventListener('click', unhide);
+  $('curtain').addEventListener('click', () => {
+    if (Date.now() - hiddenAt < HIDE_CLICK_MS) return;
+    unhide();
+  });
 
   window.Baton = {
-    api, page, go, h, svg, add, put, errors, fmtDate, fmtTime, nav, label,
+    api, page, go, h, svg, add, put, errors, serverErrors, flash, takeFlash, fmtDate, fmtTime, nav, label,
     field, radios, checkboxes, dateInput, dateValue, summary, table, back, tag, button, notice, formData,
     reload: () => render(),
     current: (el) => el === shown && el.isConnected,

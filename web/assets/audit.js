@@ -53,6 +53,7 @@
     const verifyOut = h('div', { id: 'verify-result', role: 'status' });
     const verifyBtn = B.button('Verify the log', { type: 'button', id: 'verify', secondary: true });
     verifyBtn.addEventListener('click', async () => {
+      if (verifyBtn.disabled) return;
       verifyBtn.disabled = true;
       B.put(verifyOut, h('p', { class: 'muted' }, 'Checking every record…'));
       const r = await B.api('GET', '/api/audit/verify');
@@ -68,6 +69,9 @@
           h('strong', null, 'The log is damaged. '),
           `Record ${r.json.at}: ${r.json.message || B.label(r.json.fault)}. ${r.json.records} record${r.json.records === 1 ? '' : 's'} before it verified. Tell your data protection officer.`));
       }
+      // Disabling the button dropped the focus: it goes to the answer.
+      const res = verifyOut.querySelector('.notice');
+      if (res) { res.setAttribute('tabindex', '-1'); res.id = 'verify-answer'; res.focus(); }
     });
 
     async function load() {

@@ -77,16 +77,6 @@
   };
   for (const [id, f] of Object.values(PART1)) FIELD_IDS[f] = id;
 
-  // Which field a server message is about (messages name fields, never values).
-  function fieldOfMessage(msg) {
-    const names = Object.keys(FIELD_IDS).sort((a, b) => b.length - a.length);
-    let best = null, at = Infinity;
-    for (const n of names) {
-      const i = String(msg).search(new RegExp(`(^|[^a-z_])${n}([^a-z_]|$)`));
-      if (i >= 0 && i < at) { at = i; best = n; }
-    }
-    return best ? FIELD_IDS[best] : 'c-facts';
-  }
 
   function text(key, opts) {
     const [id, , label, hint] = PART1[key];
@@ -232,9 +222,10 @@
         return;
       }
       if (r.status !== 201) {
+        // On the field the server names (messages name fields, never
+        // values: FIELD_IDS has the API's names), else the first field.
         const msg = r.json.error || `the concern was not recorded (${r.status || 'no answer'})`;
-        B.errors(form, [{ id: r.status === 400 ? fieldOfMessage(msg) : 'c-facts',
-                          text: msg.charAt(0).toUpperCase() + msg.slice(1) }]);
+        B.serverErrors(form, msg, FIELD_IDS);
         return;
       }
       confirmed(el, file, r.json);

@@ -289,7 +289,14 @@
       const r = await B.api('POST', '/api/files', body);
       if (!B.current(el)) return;
       if (r.status === 201 && r.json.id) { B.go(`#/file/${r.json.id}`); return; }
-      B.errors(form, [{ id: 'nf-given', text: `The case file was not opened: ${r.json.error || `error ${r.status}`}` }]);
+      const msg = r.json.error || `error ${r.status || 'no answer from the server'}`;
+      // 409 with file: a case file for this UPN is here already; offer it.
+      const held = r.status === 409 && typeof r.json.file === 'string' && /^[0-9a-f]{32}$/i.test(r.json.file) ? r.json.file.toLowerCase() : null;
+      const sum = B.serverErrors(form, msg, null, { prefix: 'The case file was not opened: ', fallback: held ? 'nf-upn' : null });
+      if (held && sum) {
+        B.add(sum, h('p', { class: 'error-summary__more' },
+          h('a', { href: `#/file/${held}`, id: 'nf-held' }, 'Open the case file already held for this UPN')));
+      }
     });
     B.add(el, B.back('#/'), h('h1', null, 'Open a new case file'),
       h('p', null, 'Check first that the child has no case file on this node: look in the case files list on your desk.'), form);

@@ -389,8 +389,8 @@
   }
 
   // ---- the file page ----
-  let flash = null; // {text}: shown once on the next file page
-  function say(text) { flash = text; }
+  // A success message (Baton.flash, set by the form that saved) is shown
+  // once, on the file page it was for.
 
   async function fileView(el, id) {
     const r = await load(id);
@@ -398,8 +398,7 @@
     if (r.status !== 200) { notFound(el, r); return; }
     const file = r.json;
     const ix = index(file);
-    const msg = flash;
-    flash = null;
+    const msg = B.takeFlash();
     if (!file.front) return staffView(el, file, ix, msg);
 
     const concerns = file.entries.filter((e) => e.type === 'concern');
@@ -457,15 +456,25 @@
       const b = box.querySelector(`#use-${CSS.escape(c.field)}-${i}`);
       if (b) b.setAttribute('aria-label', `Use ${one(c.field, v.value) || 'blank'} as the ${fieldName(c.field).toLowerCase()}`);
     }
+    // While the call runs the buttons are aria-disabled, not disabled, so
+    // the focus stays on the one pressed; a failure replaces the message.
+    let busy = false;
     async function resolve(v) {
-      for (const b of box.querySelectorAll('button')) b.disabled = true;
+      if (busy) return;
+      busy = true;
+      const pressed = document.activeElement;
+      for (const b of box.querySelectorAll('button')) b.setAttribute('aria-disabled', 'true');
       // seen: the writes shown here; one written since makes the server
       // refuse (409), so nobody resolves a value they have not seen.
       const r = await B.api('POST', `/api/files/${file.id}/resolve`, { field: c.field, value: v.value, seen: c.values.map((x) => x.id) });
+      busy = false;
       if (!B.current(el)) return;
-      if (r.status === 201 || r.status === 200) { say(`${fieldName(c.field)} resolved.`); B.reload(); return; }
-      for (const b of box.querySelectorAll('button')) b.disabled = false;
-      box.prepend(h('p', { class: 'error-message', role: 'alert' }, `Not resolved: ${r.json.error || `error ${r.status}`}`));
+      if (r.status === 201 || r.status === 200) { B.flash(`${fieldName(c.field)} resolved.`, location.hash); B.reload(); return; }
+      for (const b of box.querySelectorAll('button')) b.removeAttribute('aria-disabled');
+      const old = box.querySelector(':scope > .error-message');
+      const err = h('p', { class: 'error-message', role: 'alert', id: `conflict-${c.field}-error` }, `Not resolved: ${r.json.error || `error ${r.status || 'no answer from the server'}`}`);
+      if (old) old.replaceWith(err); else box.prepend(err);
+      if (pressed && box.contains(pressed) && document.activeElement !== pressed) pressed.focus();
     }
     return box;
   }
@@ -509,6 +518,14 @@
     const ctx = { file, ix, form };
     const intro = o.intro ? o.intro(ctx) : null;
     if (intro === false) { notFound(el, { status: 404, json: {} }); return; }
+    // Nothing left to do (a form reached again by Back): say so, no form.
+    const stop = o.stop ? o.stop(ctx) : null;
+    if (stop) {
+      B.add(el, B.back(`#/file/${id}`, 'Back to the case file'), h('span', { class: 'caption' }, name(file.front)),
+        h('h1', null, stop.heading), intro, stop.body,
+        h('p', null, h('a', { href: `#/file/${id}`, id: `${o.formId}-back` }, 'Back to the case file')));
+      return;
+    }
     B.add(form, ...o.fields(ctx), h('div', { class: 'button-group' }, B.button(o.submit, { id: `${o.formId}-submit` }),
       h('a', { href: `#/file/${id}` }, 'Cancel')));
     form.addEventListener('submit', async (ev) => {
@@ -517,14 +534,13 @@
       const errs = o.check(d, ctx);
       B.errors(form, errs);
       if (errs.length) return;
-      const btn = form.querySelector('button[type=submit]');
-      btn.disabled = true;
+      // (The core keeps the form from being sent twice while this runs.)
       const body = o.body(d, ctx);
       const rr = await B.api('POST', o.path ? o.path(ctx) : `/api/files/${id}/entries`, o.raw ? body : drop(body));
       if (!B.current(el)) return;
-      btn.disabled = false;
-      if (rr.status === 201 || rr.status === 200) { say(o.done); B.go(`#/file/${id}`); return; }
-      B.errors(form, [{ id: o.errorField || form.querySelector('input, textarea, select').id, text: `Not saved: ${rr.json.error || `error ${rr.status}`}` }]);
+      if (rr.status === 201 || rr.status === 200) { B.flash(o.done, `#/file/${id}`); B.go(`#/file/${id}`); return; }
+      // On the field the server names (by its API name), else the first.
+      B.serverErrors(form, rr.json.error || `error ${rr.status || 'no answer from the server'}`, o.apiFields || null, { prefix: 'Not saved: ' });
     });
     B.add(el, B.back(`#/file/${id}`, 'Back to the case file'), h('span', { class: 'caption' }, name(file.front)),
       h('h1', null, o.heading), intro, form);
@@ -626,6 +642,17 @@
         if (!a || a.type !== 'action') return false;
         return B.summary([['Action', text(a.fields.what)], ['Owner', a.fields.owner || null], ['Due', a.fields.due ? B.fmtDate(a.fields.due) : null]]);
       },
+      // Done already (this page again, by Back): a second marker would
+      // record it twice.
+      stop({ ix }) {
+        const a = ix.byId.get(aid);
+        const dones = ix.done.get(aid) || [];
+        if (!(a.flags || []).includes('done') && !dones.length) return null;
+        const d = dones[0];
+        return { heading: 'This action is already done',
+          body: h('p', { id: 'done-already' }, d ? `It was marked done on ${B.fmtDate(d.fields.done_at || d.recorded_at)} by ${d.user}.`
+            : 'It was marked done already.') };
+      },
       fields: () => [B.field({ id: 'dn-note', name: 'note', label: 'Note (optional)', type: 'textarea', rows: 3, hint: 'What was done, if it helps the next person.' })],
       check: () => [],
       body: (d) => ({ type: 'action_done', action: aid, note: d.note }),
@@ -680,6 +707,7 @@
         return required && !d.value ? [{ id: 'fs-value', text: `Enter the ${fieldName(field).toLowerCase()}` }] : [];
       },
       raw: true, // "" clears a field
+      apiFields: { [field]: DATES.has(field) ? 'fs-value-day' : 'fs-value' },
       body: (d) => ({ [field]: field === 'upn' ? d.value.toUpperCase() : d.value }),
     });
   }

@@ -31,7 +31,6 @@
   const HISTORY = [['all', 'The whole file, including what is already recorded'], ['from_now', 'Only what is recorded from now on']];
   const SHAREABLE = new Set(['concern', 'review', 'chronology', 'body_map', 'injury_reflection', 'action', 'action_done', 'correction']);
 
-  let flash = null;
   const today = () => new Date().toISOString().slice(0, 10);
   const text = (v) => (v ? h('span', { class: 'text-block' }, v) : null);
 
@@ -144,7 +143,7 @@
         const r = await o.send(answers);
         if (!B.current(el)) return;
         send.disabled = false;
-        if (r.status === 201 || r.status === 200) { flash = o.done; B.go(o.cancel); return; }
+        if (r.status === 201 || r.status === 200) { B.flash(o.done, o.cancel); B.go(o.cancel); return; }
         B.put(err, h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', id: `${o.formId}-fail` },
           h('h2', null, 'There is a problem'), h('p', null, `Nothing was shared: ${r.json.error || `error ${r.status}`}`)));
         err.firstChild.focus();
@@ -161,8 +160,7 @@
     const all = await loadAll(el, id, false);
     if (!all) return;
     const { file, grants, decisions } = all;
-    const msg = flash;
-    flash = null;
+    const msg = B.takeFlash();
     header(el, id, file, 'Sharing this file', `#/file/${id}`);
     if (msg) B.add(el, h('div', { class: 'notice notice--success', role: 'status', id: 'share-flash' }, msg));
     B.add(el, h('p', null, 'Share only what is relevant, accurate and necessary, with those who need it. Record every decision, including a decision not to share.'),
@@ -295,8 +293,9 @@
       if (e.length) return;
       const r = await B.api('POST', `/api/files/${id}/decisions`, drop({ decision: 'not_share', with: d.with.trim(), reason: d.reason.trim(), purpose: d.purpose }));
       if (!B.current(el)) return;
-      if (r.status === 201) { flash = 'The decision not to share is recorded.'; B.go(`#/share/${id}`); return; }
-      B.errors(form, [{ id: 'dc-with', text: `Not recorded: ${r.json.error || `error ${r.status}`}` }]);
+      if (r.status === 201) { B.flash('The decision not to share is recorded.', `#/share/${id}`); B.go(`#/share/${id}`); return; }
+      // On the field the server names (the inputs' names are the API's).
+      B.serverErrors(form, r.json.error || `error ${r.status || 'no answer from the server'}`, null, { prefix: 'Not recorded: ' });
     });
     B.add(el, form);
   }

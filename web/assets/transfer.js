@@ -29,7 +29,6 @@
   const todayStr = () => { const t = new Date(); return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}`; };
   const localDay = (t) => { const d = new Date(/Z$/.test(t) ? t : `${t}Z`); return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`; };
   const one = (v) => (Array.isArray(v) ? v.join(' or ') : v);
-  const cap = (s) => { s = String(s || ''); return s.charAt(0).toUpperCase() + s.slice(1); };
   // Who sent a transfer: the sending school from the LA directory, and the
   // DSL who started it.
   const sender = (x) => (x.from ? (x.started_by ? `${x.from} (${x.started_by})` : x.from) : (x.started_by || null));
@@ -97,9 +96,11 @@
     return el.querySelector('h1');
   }
   function focus(el) { if (el) { if (!el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1'); el.focus(); window.scrollTo(0, 0); } }
-  function serverError(form, r, id) {
+  // A refusal on the field it names (fields: the API's names to input
+  // ids), else on id.
+  function serverError(form, r, id, fields) {
     const msg = r.json.error || `nothing was recorded (${r.status || 'no answer from the server'})`;
-    B.errors(form, [{ id, text: cap(msg) }]);
+    B.serverErrors(form, msg, fields || {}, { fallback: id });
   }
 
   // ---- #/transfer/FILEID: send a file ----
@@ -215,7 +216,11 @@
         const req = request(false);
         const r = await B.api('POST', '/api/transfers/preview', req);
         if (!B.current(el)) return;
-        if (r.status !== 200) { serverError(form, r, st.mode === 'school' ? 'x-to' : 'x-la'); return; }
+        if (r.status !== 200) {
+          serverError(form, r, st.mode === 'school' ? 'x-to' : 'x-la', { to: st.mode === 'school' ? 'x-to' : 'x-la',
+            via_la: 'x-mode', on_roll: 'x-onroll-day', leaving: 'x-leaving-day', note: 'x-note' });
+          return;
+        }
         showCheck(r.json);
       });
       if (focusId) { const f = document.getElementById(focusId); if (f) f.focus(); }
@@ -280,7 +285,7 @@
         if (!B.current(el)) return;
         if (r.status !== 201) {
           const msg = r.json.error || `the file was not sent (${r.status || 'no answer from the server'})`;
-          B.errors(form, [{ id: 'x-send', text: cap(msg) }]);
+          B.serverErrors(form, msg, {}, { fallback: 'x-send' });
           return;
         }
         const h1 = confirmPanel(el, 'File sent', `Receipt due by ${B.fmtDate(r.json.deadline)}`);
@@ -400,7 +405,7 @@
       const r = await B.api('POST', `/api/transfers/${x.transfer}/ack`, { file: x.file, stored, ...(note ? { note } : {}) });
       busy = false;
       if (!B.current(el)) return;
-      if (r.status !== 200 && r.status !== 201) { serverError(form, r, 'a-stored'); return; }
+      if (r.status !== 200 && r.status !== 201) { serverError(form, r, 'a-stored', { stored: 'a-stored', note: 'a-note' }); return; }
       const h1 = confirmPanel(el, 'Receipt confirmed', 'The sending school sees your receipt after the next sync.');
       el.append(h('h2', null, 'What happens next'),
         h('p', null, 'Tell the key staff who need to know (the SENCO, the class teacher) what they need to keep the child safe.'),
@@ -433,7 +438,7 @@
       const r = await B.api('POST', `/api/transfers/${x.transfer}/reject`, { file: x.file, reason });
       busy = false;
       if (!B.current(el)) return;
-      if (r.status !== 200 && r.status !== 201) { serverError(form, r, 'r-reason'); return; }
+      if (r.status !== 200 && r.status !== 201) { serverError(form, r, 'r-reason', { reason: 'r-reason' }); return; }
       const h1 = confirmPanel(el, 'Transfer rejected', 'The sending school sees it after the next sync.');
       el.append(h('p', null, h('a', { href: '#/transfers' }, 'Back to transfers')));
       focus(h1);
@@ -487,7 +492,7 @@
       const r = await B.api('POST', `/api/transfers/${x.transfer}/close`, req);
       busy = false;
       if (!B.current(el)) return;
-      if (r.status !== 200 && r.status !== 201) { serverError(form, r, 'c-retain'); return; }
+      if (r.status !== 200 && r.status !== 201) { serverError(form, r, 'c-retain', { retain: 'c-retain', keep_until: 'c-until-day', note: 'c-note' }); return; }
       const h1 = confirmPanel(el, 'Transfer closed', req.retain === 'keep' ? 'This school keeps the whole file.'
         : req.retain === 'log' ? 'This school keeps only the transfer log.'
           : `This school keeps the chronology until ${B.fmtDate(req.keep_until)}, then only the transfer log.`);

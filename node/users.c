@@ -339,8 +339,9 @@ int node_file_create_as(node_store *s, const char *user, node_role role, crdt_bo
   return node_audit_add(s, user, NODE_AUDIT_FILE_CREATE, file, node_role_name(role));
 }
 
-int node_casefile_as(node_store *s, const char *user, node_role role,
-                     const uint8_t file[CRDT_FILE_LEN], node_view *out)
+/* The role's view of one file, not audited (the callers audit). */
+static int view_build(node_store *s, const char *user, node_role role,
+                      const uint8_t file[CRDT_FILE_LEN], node_view *out)
 {
   const crdt_casefile *cf;
   int whole = node_may(role, NODE_DO_READ_FILE);
@@ -369,11 +370,22 @@ int node_casefile_as(node_store *s, const char *user, node_role role,
     /* After a transfer is closed, this org's retention choice applies. */
     if (!node_transfer_keeps(retain, t))
       continue;
-    if (whole || ((t == CRDT_OP_CONCERN || t == CRDT_OP_BODYMAP) && bt_str_eq(e->body->user, me) &&
+    if (whole || ((t == CRDT_OP_CONCERN || t == CRDT_OP_BODYMAP) &&
+                  bt_str_eq(e->body->user, me) &&
                   memcmp(e->op->h.author, dev, CRDT_PK_LEN) == 0))
       out->entries[out->nentries++] = e;
   }
   out->file = whole ? cf : NULL;
+  return BT_OK;
+}
+
+int node_casefile_as(node_store *s, const char *user, node_role role,
+                     const uint8_t file[CRDT_FILE_LEN], node_view *out)
+{
+  int rc;
+
+  if ((rc = view_build(s, user, role, file, out)) != BT_OK)
+    return rc;
   /* A view that cannot be audited is refused. The audit write touches no
    * op, so the borrowed materialisation stays valid. */
   if ((rc = node_audit_add(s, user, NODE_AUDIT_VIEW, file, node_role_name(role))) != 0) {
@@ -381,6 +393,31 @@ int node_casefile_as(node_store *s, const char *user, node_role role,
     memset(out, 0, sizeof(*out));
   }
   return rc;
+}
+
+int node_casefiles_as(node_store *s, const char *user, node_role role, const uint8_t *files,
+                      size_t n, const char *what,
+                      int (*each)(void *ctx, const uint8_t *file, const node_view *v),
+                      void *ctx)
+{
+  char detail[NODE_AUDIT_DETAIL_MAX + 1];
+  int rc = BT_OK;
+
+  if (!node_may(role, NODE_DO_READ_FILE) && !node_may(role, NODE_DO_READ_OWN))
+    return BT_EDENIED;
+  if (what == NULL || strlen(what) > 64)
+    return BT_EINVAL;
+  for (size_t i = 0; i < n && rc == BT_OK; i++) {
+    node_view v;
+    if ((rc = view_build(s, user, role, files + i * CRDT_FILE_LEN, &v)) != BT_OK)
+      break;
+    rc = each(ctx, files + i * CRDT_FILE_LEN, &v);
+    node_view_free(&v);
+  }
+  if (rc != BT_OK)
+    return rc;
+  snprintf(detail, sizeof detail, "%s: %s, %zu files", node_role_name(role), what, n);
+  return node_audit_add(s, user, NODE_AUDIT_VIEW, NULL, detail);
 }
 
 void node_view_free(node_view *v)

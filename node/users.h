@@ -103,6 +103,20 @@ int node_casefile_as(node_store *s, const char *user, node_role role,
                      const uint8_t file[CRDT_FILE_LEN], node_view *out);
 void node_view_free(node_view *v);
 
+/* The role's views of n files (files: n ids one after another) for a list
+ * or a summary (the desk): each view goes to each() for the length of the
+ * call, and one audit record covers them all (view, no file, detail
+ * "ROLE: WHAT, N files"; what at most 64 bytes of printable ASCII),
+ * written after the reads and before BT_OK is returned: if it cannot be
+ * written, the caller must not show what each() gathered. A file that
+ * cannot be read fails the whole call (never a silent gap); each()'s
+ * non-zero return stops it and is returned. BT_EDENIED as
+ * node_casefile_as. */
+int node_casefiles_as(node_store *s, const char *user, node_role role, const uint8_t *files,
+                      size_t n, const char *what,
+                      int (*each)(void *ctx, const uint8_t *file, const node_view *v),
+                      void *ctx);
+
 /* Counts for heads and governors (and DSLs): numbers only, no names, no
  * text. Over every case file this node can read. */
 #define NODE_COUNT_MONTHS 24

@@ -2,9 +2,9 @@
  * front-sheet conflicts and plan counts over every case file held here
  * (docs/web.md "API"; web/api.h).
  *
- * One pass over node_files_as, each file read through node_casefile_as
- * (the audited view, as GET /api/files does): a file that cannot be read
- * fails the desk, never a silent gap. What waits and what is open is read
+ * One pass over node_files_as, the files read through node_casefiles_as
+ * (the role's views, one audit record for the desk, as GET /api/files
+ * does): a file that cannot be read fails the desk, never a silent gap. What waits and what is open is read
  * from the materialised file (crdt/casefile.h): a concern waits until a
  * review links to it; an action is open until a done marker does (the
  * "done" flag). Items are sorted across files: the oldest concern first,
@@ -42,6 +42,7 @@ typedef struct {
   items waiting, actions;
   json_t *conflicts;
   size_t plans[WEB_API_PLANS], files;
+  const web_call *call;
 } desk;
 
 static int push(items *a, uint64_t key, const char *file, const crdt_id *id, json_t *o)
@@ -220,6 +221,13 @@ static int one_file(desk *d, const web_call *c, const uint8_t *file, const node_
   return rc;
 }
 
+static int each_file(void *ctx, const uint8_t *file, const node_view *v)
+{
+  desk *d = ctx;
+
+  return one_file(d, d->call, file, v);
+}
+
 static int show(const web_call *c, json_t **out)
 {
   desk d = {0};
@@ -232,13 +240,9 @@ static int show(const web_call *c, json_t **out)
     return node_fail(out, rc);
   if ((d.conflicts = json_array()) == NULL)
     rc = BT_ENOMEM;
-  for (size_t i = 0; i < n && rc == BT_OK; i++) {
-    node_view v;
-    if ((rc = node_casefile_as(c->s, c->user, c->role, ids + i * CRDT_FILE_LEN, &v)) != BT_OK)
-      break;
-    rc = one_file(&d, c, ids + i * CRDT_FILE_LEN, &v);
-    node_view_free(&v);
-  }
+  d.call = c;
+  if (rc == BT_OK)
+    rc = node_casefiles_as(c->s, c->user, c->role, ids, n, "desk", each_file, &d);
   free(ids);
   if (rc == BT_OK && (plans = web_api_plans_json(d.plans)) != NULL) {
     *out = json_pack("{s:o, s:o, s:O, s:o, s:I}", "awaiting_review", sorted(&d.waiting),

@@ -182,8 +182,29 @@ static int cleared_required(const front *fr, json_t **out)
 
 /* Whether a file here already has this UPN (any of its values): 0 and
  * *hit, else node/'s error. Through the audited view, like every read. */
+typedef struct {
+  bt_str upn;
+  uint8_t *hit;
+  int *found;
+} upn_search;
+
+static int upn_in(void *ctx, const uint8_t *file, const node_view *v)
+{
+  upn_search *u = ctx;
+
+  for (size_t k = 0; v->file && k < v->file->fields[CRDT_FS_UPN].n && !*u->found; k++)
+    if (bt_str_eq(v->file->fields[CRDT_FS_UPN].v[k].value, u->upn)) {
+      memcpy(u->hit, file, CRDT_FILE_LEN);
+      *u->found = 1;
+    }
+  return BT_OK;
+}
+
+/* Whether a file held here has this UPN already (as `baton file open`
+ * checks): one audited read of the list. */
 static int upn_taken(const web_call *c, bt_str upn, uint8_t hit[CRDT_FILE_LEN], int *found)
 {
+  upn_search u = {upn, hit, found};
   uint8_t *ids = NULL;
   size_t n = 0;
   int rc;
@@ -191,17 +212,7 @@ static int upn_taken(const web_call *c, bt_str upn, uint8_t hit[CRDT_FILE_LEN], 
   *found = 0;
   if ((rc = node_files_as(c->s, c->role, &ids, &n)) != BT_OK)
     return rc;
-  for (size_t i = 0; i < n && !*found; i++) {
-    node_view v;
-    if ((rc = node_casefile_as(c->s, c->user, c->role, ids + i * CRDT_FILE_LEN, &v)) != BT_OK)
-      break;
-    for (size_t k = 0; v.file && k < v.file->fields[CRDT_FS_UPN].n && !*found; k++)
-      if (bt_str_eq(v.file->fields[CRDT_FS_UPN].v[k].value, upn)) {
-        memcpy(hit, ids + i * CRDT_FILE_LEN, CRDT_FILE_LEN);
-        *found = 1;
-      }
-    node_view_free(&v);
-  }
+  rc = node_casefiles_as(c->s, c->user, c->role, ids, n, "UPN check", upn_in, &u);
   free(ids);
   return rc;
 }

@@ -45,6 +45,23 @@ static const uint32_t SUMMARY[] = {CRDT_FS_GIVEN, CRDT_FS_FAMILY, CRDT_FS_PREFER
                                    CRDT_FS_DOB,   CRDT_FS_UPN,    CRDT_FS_PLAN,
                                    CRDT_FS_STATUS};
 
+/* One file's summary into the list (ctx, a JSON array). */
+static int summary(void *ctx, const uint8_t *file, const node_view *v)
+{
+  char hex[2 * CRDT_FILE_LEN + 1];
+  json_t *o;
+
+  if (v->file == NULL)
+    return BT_OK;
+  sodium_bin2hex(hex, sizeof hex, file, CRDT_FILE_LEN);
+  if ((o = json_pack("{s:s}", "id", hex)) == NULL)
+    return BT_ENOMEM;
+  for (size_t k = 0; k < sizeof SUMMARY / sizeof SUMMARY[0]; k++)
+    json_object_set_new(o, crdt_fs_name(SUMMARY[k]), reg_json(&v->file->fields[SUMMARY[k]]));
+  json_object_set_new(o, "conflict", json_boolean(v->file->nconflicts > 0));
+  return json_array_append_new(ctx, o) == 0 ? BT_OK : BT_ENOMEM;
+}
+
 static int list(node_store *s, const char *user, node_role role, json_t **out)
 {
   uint8_t *ids = NULL;
@@ -54,30 +71,18 @@ static int list(node_store *s, const char *user, node_role role, json_t **out)
 
   if ((rc = node_files_as(s, role, &ids, &n)) != BT_OK)
     return node_fail(out, rc);
-  arr = json_array();
-  for (size_t i = 0; arr && i < n; i++) {
-    const uint8_t *f = ids + i * CRDT_FILE_LEN;
-    char hex[2 * CRDT_FILE_LEN + 1];
-    node_view v;
-    json_t *o;
-    /* Through node/'s audited view, like every read of a file. A file
-     * that cannot be read (or audited) fails the list: never a silent gap. */
-    if ((rc = node_casefile_as(s, user, role, f, &v)) != BT_OK) {
-      json_decref(arr);
-      free(ids);
-      return node_fail(out, rc);
-    }
-    if (v.file) {
-      sodium_bin2hex(hex, sizeof hex, f, CRDT_FILE_LEN);
-      o = json_pack("{s:s}", "id", hex);
-      for (size_t k = 0; o && k < sizeof SUMMARY / sizeof SUMMARY[0]; k++)
-        json_object_set_new(o, crdt_fs_name(SUMMARY[k]), reg_json(&v.file->fields[SUMMARY[k]]));
-      json_object_set_new(o, "conflict", json_boolean(v.file->nconflicts > 0));
-      json_array_append_new(arr, o);
-    }
-    node_view_free(&v);
-  }
+  /* Through node/'s views, with one audit record for the list. A file
+   * that cannot be read (or a list that cannot be audited) fails the list:
+   * never a silent gap. */
+  if ((arr = json_array()) == NULL)
+    rc = BT_ENOMEM;
+  else
+    rc = node_casefiles_as(s, user, role, ids, n, "file list", summary, arr);
   free(ids);
+  if (rc != BT_OK) {
+    json_decref(arr);
+    return node_fail(out, rc);
+  }
   *out = json_pack("{s:o}", "files", arr);
   return 200;
 }

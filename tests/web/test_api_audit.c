@@ -282,8 +282,10 @@ Test(web_api_audit, filters_by_file_user_and_action_exactly)
   char path[160];
   json_t *doc;
 
-  /* Views of Amy's file, so the file has records of several actions. */
+  /* A list (one record for it, no file) and a view of Amy's file, so the
+   * file has records of several actions. */
   cr_assert_eq(apikit_get(&d, "/api/files"), 200);
+  cr_assert_eq(apikit_get(&d, path_of("/api/files/%s", amy_hex)), 200);
   node_audit_filter by_action = {.action = NODE_AUDIT_LOGIN};
   doc = page_is(&a, "/api/audit?action=login", &by_action);
   cr_assert_geq(json_array_size(json_object_get(doc, "records")), 2, "two sign-ins at least");
@@ -308,8 +310,19 @@ Test(web_api_audit, filters_by_file_user_and_action_exactly)
   snprintf(path, sizeof path, "/api/audit?file=%s&user=dsl.jones&action=view&limit=500",
            amy_hex);
   doc = page_is(&a, path, &all3);
-  cr_assert_geq(json_array_size(json_object_get(doc, "records")), 1, "the list view: %s",
+  cr_assert_geq(json_array_size(json_object_get(doc, "records")), 1, "the file's view: %s",
                 body_of());
+  json_decref(doc);
+  /* The list is one record, naming no file. */
+  node_audit_filter lists = {.user = "dsl.jones", .action = NODE_AUDIT_VIEW};
+  doc = page_is(&a, "/api/audit?user=dsl.jones&action=view&limit=500", &lists);
+  int list_seen = 0;
+  json_array_foreach(json_object_get(doc, "records"), i, r)
+    if (json_is_null(json_object_get(r, "file"))) {
+      cr_assert_str_eq(jstr(r, "detail"), "dsl: file list, 2 files", "%s", body_of());
+      list_seen++;
+    }
+  cr_assert_eq(list_seen, 1, "%s", body_of());
   json_decref(doc);
 
   node_audit_filter nobody = {.user = "no.one"};

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crdt/err.h"
+#include "node/audit.h"
 #include "node/org.h"
 #include "node/users.h"
 
@@ -237,4 +238,63 @@ Test(node_users, each_role_reads_only_what_it_may)
   node_view_free(&v);
   cr_assert_eq(node_casefile_as(s, "g", NODE_ROLE_GOVERNOR, file, &v), BT_EDENIED);
   cr_assert_eq(node_casefile_as(s, "a", NODE_ROLE_AUDITOR, file, &v), BT_EDENIED);
+}
+
+/* ---- node_casefiles_as: many views, one audit record ---- */
+
+static int count_views(void *ctx, const uint8_t *file, const node_view *v)
+{
+  (void)file;
+  ++*(size_t *)ctx;
+  return v->file ? BT_OK : BT_EINVAL;
+}
+
+static int stop_at_first(void *ctx, const uint8_t *file, const node_view *v)
+{
+  (void)file;
+  (void)v;
+  ++*(size_t *)ctx;
+  return BT_ENOMEM;
+}
+
+static size_t views_audited(const uint8_t *file)
+{
+  node_audit_filter f = {.action = NODE_AUDIT_VIEW, .file = file};
+  node_audit_rec *r = NULL;
+  size_t n = 0, none = 0;
+
+  cr_assert_eq(node_audit_list(s, &f, &r, &n), BT_OK);
+  for (size_t i = 0; i < n; i++)
+    none += !r[i].has_file;
+  node_audit_list_free(r);
+  return file ? n : none;
+}
+
+Test(node_users, a_list_of_files_is_read_through_the_role_and_audited_once)
+{
+  crdt_fieldval fv[] = {{CRDT_FS_GIVEN, BT_STR("Amy")}, {CRDT_FS_FAMILY, BT_STR("Bell")},
+                        {CRDT_FS_DOB, BT_STR("2016-03-04")}};
+  crdt_body b = {.type = CRDT_OP_FILE_CREATE, .known = 1};
+  uint8_t files[2 * CRDT_FILE_LEN];
+  size_t seen = 0;
+
+  b.u.fields = (crdt_fields){fv, 3};
+  for (int i = 0; i < 2; i++)
+    cr_assert_eq(node_file_create_as(s, "j.jones", NODE_ROLE_DSL, &b, files + i * CRDT_FILE_LEN,
+                                     NULL), BT_OK);
+  cr_assert_eq(node_casefiles_as(s, "j.jones", NODE_ROLE_DSL, files, 2, "desk", count_views,
+                                 &seen), BT_OK);
+  cr_assert_eq(seen, 2);
+  cr_assert_eq(views_audited(NULL), 1, "one record for the list");
+  cr_assert_eq(views_audited(files), 0, "none per file");
+  /* Roles that read no file: refused, nothing read, nothing recorded. */
+  seen = 0;
+  cr_assert_eq(node_casefiles_as(s, "g.gov", NODE_ROLE_GOVERNOR, files, 2, "desk", count_views,
+                                 &seen), BT_EDENIED);
+  cr_assert_eq(seen, 0);
+  /* A reader that stops: its error, and no record (nothing was shown). */
+  cr_assert_eq(node_casefiles_as(s, "j.jones", NODE_ROLE_DSL, files, 2, "desk", stop_at_first,
+                                 &seen), BT_ENOMEM);
+  cr_assert_eq(seen, 1);
+  cr_assert_eq(views_audited(NULL), 1);
 }

@@ -614,7 +614,6 @@ static int changed_files(node_store *s, uint8_t **out, size_t *n)
   return BT_OK;
 }
 
-/* One file: act where this node should, then save the summaries. */
 /* The op count of file now (0 if it has no record). */
 static int op_count(node_store *s, const uint8_t *file, uint64_t *count)
 {
@@ -631,6 +630,7 @@ static int op_count(node_store *s, const uint8_t *file, uint64_t *count)
   return rc == BT_ENOFILE || rc == BT_ENOTFOUND ? BT_OK : rc;
 }
 
+/* One file: act where this node should, then save the summaries. */
 static int tick_file(node_store *s, const uint8_t *file, uint64_t now_ms, size_t *acted)
 {
   for (int pass = 0; pass < 3; pass++) {

@@ -190,31 +190,18 @@ static int show(node_store *s, const char *user, node_role role, const uint8_t *
 
 /* ---- POST /api/files/ID/concerns ----------------------------------------------- */
 
-static int concern(node_store *s, const char *user, node_role role, uint64_t now_ms,
-                   const uint8_t *file, const web_request *req, json_t **out)
+static int concern(const web_call *c, const uint8_t *file, json_t **out)
 {
   const crdt_schema *sc = crdt_body_schema(CRDT_OP_CONCERN);
   char msg[768], names[384], words[160], id[2 * CRDT_ID_LEN + 1];
   const char *bad = NULL;
-  json_error_t je;
   crdt_body b;
   crdt_id op;
   json_t *j;
   int rc;
 
-  if (req->body_len > WEB_API_BODY_MAX)
-    return fail(out, 413, "the concern is too long");
-  /* jansson's messages quote the text near an error: only positions here. */
-  if ((j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &je)) ==
-      NULL) {
-    snprintf(msg, sizeof msg, "the body is not valid JSON (line %d, column %d), or names a "
-                              "field twice", je.line, je.column);
-    return fail(out, 400, msg);
-  }
-  if (!json_is_object(j)) {
-    json_decref(j);
-    return fail(out, 400, "send the concern as one JSON object {\"field\": value, ...}");
-  }
+  if ((rc = web_api_body(c, WEB_API_BODY_MAX, &j, out)) != 0)
+    return rc;
   memset(&b, 0, sizeof b);
   b.type = CRDT_OP_CONCERN;
   rc = web_rec_from_json(sc, j, &b.u.concern, &bad);
@@ -234,11 +221,11 @@ static int concern(node_store *s, const char *user, node_role role, uint64_t now
   }
   /* Defaults: written now, by the signed-in user in their role. */
   if (b.u.concern.written_at == 0)
-    b.u.concern.written_at = now_ms;
+    b.u.concern.written_at = c->now_ms;
   if (b.u.concern.author_name.len == 0)
-    b.u.concern.author_name = bt_strz(user);
+    b.u.concern.author_name = bt_strz(c->user);
   if (b.u.concern.author_role.len == 0)
-    b.u.concern.author_role = bt_strz(node_role_name(role));
+    b.u.concern.author_role = bt_strz(node_role_name(c->role));
   if (web_rec_missing(sc, &b.u.concern, names, sizeof names) > 0) {
     snprintf(msg, sizeof msg, "required, and not given: %s; nothing was recorded", names);
     json_decref(j);
@@ -248,7 +235,7 @@ static int concern(node_store *s, const char *user, node_role role, uint64_t now
     json_decref(j);
     return fail(out, 400, "the concern is not valid; nothing was recorded");
   }
-  rc = node_author_as(s, user, role, file, &b, &op);
+  rc = node_author_as(c->s, c->user, c->role, file, &b, &op);
   json_decref(j);
   if (rc != BT_OK)
     return node_fail(out, rc);
@@ -281,6 +268,6 @@ int web_api_files(const web_call *c, json_t **out, const char **allow)
     return web_api_not_allowed(out, allow, n == 2 ? "POST" : "GET, HEAD");
   if (!web_api_hex(seg[0].p, seg[0].len, file, CRDT_FILE_LEN))
     return fail(out, 404, "no such case file here");
-  return n == 2 ? concern(c->s, c->user, c->role, c->now_ms, file, c->req, out)
+  return n == 2 ? concern(c, file, out)
                 : show(c->s, c->user, c->role, file, out);
 }
